@@ -129,6 +129,30 @@ int spawn_start(char *const argv[], const struct spawn_opts *o, pid_t *pid,
 	return 0;
 }
 
+int spawn_call(int (*fn)(void *), void *arg, pid_t *pid, char **err)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid_t c = fork();
+	if (c == 0) {
+		for (int s = 1; s < NSIG; s++)
+			signal(s, SIG_DFL);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		_exit(fn(arg));
+	}
+	int e = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (c < 0) {
+		(void)asprintf(err, "fork: %s", strerror(e));
+		return -1;
+	}
+	*pid = c;
+	return 0;
+}
+
 int spawn_wait(pid_t pid)
 {
 	int st;

@@ -39,6 +39,13 @@ int spawn_start(char *const argv[], const struct spawn_opts *o, pid_t *pid,
 int spawn_wait(pid_t pid);
 char *spawn_describe(int status);
 
+/*
+ * Runs fn(arg) in a forked child that exits with its return value; for
+ * probes that must not hang or crash the caller.  fn may only make
+ * syscalls (no malloc, no stdio).  The caller waits with spawn_wait.
+ */
+int spawn_call(int (*fn)(void *), void *arg, pid_t *pid, char **err);
+
 /* Runs argv to completion; 0 only if it exited 0, else -1 with *err. */
 int spawn_run(char *const argv[], const struct spawn_opts *o, char **err);
 
