@@ -55,8 +55,8 @@ static void pad4(struct cpio *c)
 }
 
 /* One entry: 110-byte header, name + NUL, pad, data, pad. */
-static int entry(struct cpio *c, const char *name, unsigned mode,
-    const void *data, size_t len)
+static int entry_dev(struct cpio *c, const char *name, unsigned mode,
+    const void *data, size_t len, unsigned rmaj, unsigned rmin)
 {
 	size_t nlen = strlen(name) + 1;
 	if (len > 0xffffffffu) {
@@ -68,7 +68,7 @@ static int entry(struct cpio *c, const char *name, unsigned mode,
 	char hdr[111];
 	snprintf(hdr, sizeof(hdr),
 	    "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
-	    c->ino++, mode, 0u, 0u, 1u, 0u, (unsigned)len, 0u, 0u, 0u, 0u,
+	    c->ino++, mode, 0u, 0u, 1u, 0u, (unsigned)len, 0u, 0u, rmaj, rmin,
 	    (unsigned)nlen, 0u);
 	memcpy(c->buf + c->len, hdr, 110);
 	c->len += 110;
@@ -80,6 +80,12 @@ static int entry(struct cpio *c, const char *name, unsigned mode,
 	c->len += len;
 	pad4(c);
 	return 0;
+}
+
+static int entry(struct cpio *c, const char *name, unsigned mode,
+    const void *data, size_t len)
+{
+	return entry_dev(c, name, mode, data, len, 0, 0);
 }
 
 static const char *strip(const char *p)
@@ -155,6 +161,16 @@ int cpio_add_symlink(struct cpio *c, const char *path, const char *target)
 	if (parents(c, path) < 0)
 		return -1;
 	return entry(c, path, S_IFLNK | 0777, target, strlen(target));
+}
+
+int cpio_add_chardev(struct cpio *c, const char *path, unsigned mode,
+    unsigned major, unsigned minor)
+{
+	path = strip(path);
+	if (parents(c, path) < 0)
+		return -1;
+	return entry_dev(c, path, S_IFCHR | (mode & 07777), NULL, 0, major,
+	    minor);
 }
 
 int cpio_finish(struct cpio *c)
@@ -336,7 +352,8 @@ int overlay_build(const struct profile *p, struct cpio *c, char **err)
 		return -1;
 	rc = cpio_add_file(c, OVERLAY_AGENT_PATH, 0755, b, n);
 	free(b);
-	if (rc < 0)
+	/* The kernel opens /dev/console for PID 1 before anything mounts /dev. */
+	if (rc < 0 || cpio_add_chardev(c, "/dev/console", 0600, 5, 1) < 0)
 		goto oom;
 	for (size_t i = 0; p->modules &&
 	    i < sizeof(overlay_modules) / sizeof(overlay_modules[0]); i++) {

@@ -35,6 +35,8 @@ int cpio_add_file(struct cpio *c, const char *path, unsigned mode,
     const void *data, size_t len);
 int cpio_add_dir(struct cpio *c, const char *path, unsigned mode);
 int cpio_add_symlink(struct cpio *c, const char *path, const char *target);
+int cpio_add_chardev(struct cpio *c, const char *path, unsigned mode,
+    unsigned major, unsigned minor);
 /* Appends the TRAILER!!! entry; 0, or -1 if any add failed. */
 int cpio_finish(struct cpio *c);
 void cpio_release(struct cpio *c);
