@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -118,7 +119,8 @@ static int send_line(struct qmp *q, const char *s, char **err)
 {
 	size_t n = strlen(s);
 	while (n) {
-		ssize_t w = write(q->fd, s, n);
+		/* A QEMU that died must not SIGPIPE its runner. */
+		ssize_t w = send(q->fd, s, n, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0) {

@@ -2,8 +2,9 @@
  * fake-agent.c: a stand-in for provium-agent inside a guest, for testing
  * the qemu backend before (or without) the real agent.  Static musl,
  * PID 1 via rdinit: mounts, loads the virtio modules, opens the "agent"
- * port and answers every frame with hello_ok (id 1).  "poweroff" on the
- * kernel command line makes it power off after the first answer.
+ * port and answers every frame with hello_ok (id 1).  On the kernel
+ * command line, "poweroff" makes it power off after the first answer and
+ * "fake-exit" makes it exit at once (so the kernel panics).
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -71,6 +72,15 @@ int main(void)
 	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
 	mount("proc", "/proc", "proc", 0, NULL);
 	mount("sysfs", "/sys", "sysfs", 0, NULL);
+	char cmdline[4096] = { 0 };
+	int cfd = open("/proc/cmdline", O_RDONLY);
+	if (cfd >= 0) {
+		ssize_t r = read(cfd, cmdline, sizeof(cmdline) - 1);
+		(void)r;
+		close(cfd);
+	}
+	if (strstr(cmdline, "fake-exit"))
+		return 1;   /* PID 1 exits: the kernel panics */
 	load("virtio_ring");
 	load("virtio");
 	struct stat st;
@@ -93,13 +103,6 @@ int main(void)
 	if (fd < 0) {
 		fprintf(stderr, "fake-agent: no agent port\n");
 		return 1;
-	}
-	char cmdline[4096] = { 0 };
-	int cfd = open("/proc/cmdline", O_RDONLY);
-	if (cfd >= 0) {
-		ssize_t r = read(cfd, cmdline, sizeof(cmdline) - 1);
-		(void)r;
-		close(cfd);
 	}
 	static const unsigned char reply[] = {
 		0x83,
