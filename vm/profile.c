@@ -52,7 +52,8 @@ char *profile_guest_dir(void)
 	/* build/bin, build/tests[/tools], build/asan/bin, <prefix>/bin. */
 	static const char *const rel[] = {
 		"../guest/current", "../../guest/current",
-		"../../build/guest/current", "../../../build/guest/current",
+		"../../build/guest/current", "../../../guest/current",
+		"../../../build/guest/current",
 		"../share/provium/guest",
 	};
 	char *found = NULL;

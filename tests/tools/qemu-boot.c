@@ -11,12 +11,14 @@
  * opts: -n N (runs; prints each time and the median), --profile NAME,
  * --config PATH, --append STR, --cmdline STR, --file PATH=CONTENT,
  * --expect-fail SUBSTR (the boot must fail with an error containing it),
- * --snapshot PATH (after hello: snapshot, restore, hello again), -v.
+ * --snapshot PATH (after hello: snapshot, restore, hello again),
+ * --kill-after SECS (SIGKILL QEMU that long into the hello wait), -v.
  * Prints "hello_ok: 1.234 s" lines and "median: 1.234 s"; exit 0 = ok.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,7 @@ struct opts {
 	int runs;
 	const char *profile, *config, *append, *cmdline, *expect_fail;
 	const char *snapshot, *initrd;
+	double kill_after;
 	struct vmm_file files[8];
 	size_t nfiles;
 	int verbose;
@@ -73,8 +76,10 @@ static int send_hello(int fd)
 }
 
 /* Waits for hello_ok; on failure *err = the vmm_boot_failed message. */
-static int wait_hello(struct vmm_vm *vm, double timeout, char **err)
+static int wait_hello(struct vmm_vm *vm, double timeout, double kill_after,
+    char **err)
 {
+	double t0 = now_s();
 	int fd = vmm_agent_fd(vm);
 	if (send_hello(fd) < 0) {
 		*err = vmm_boot_failed(vm, "could not send hello");
@@ -113,6 +118,10 @@ static int wait_hello(struct vmm_vm *vm, double timeout, char **err)
 				return -1;
 			}
 			return 0;
+		}
+		if (kill_after > 0 && now_s() - t0 > kill_after) {
+			kill(vmm_pid(vm), SIGKILL);
+			kill_after = 0;
 		}
 		char *why = NULL;
 		if (vmm_boot_check(vm, &why)) {
@@ -172,7 +181,7 @@ static int one_run(const struct opts *o, const struct profile *p,
 	int marker = strcmp(o->mode, "marker") == 0;
 	if (vmm_boot(VMM_BACKEND_QEMU, &bo, &vm, &err) < 0 ||
 	    (marker ? wait_marker(vm, p->agent_boot_timeout, &err) :
-	    wait_hello(vm, p->agent_boot_timeout, &err)) < 0) {
+	    wait_hello(vm, p->agent_boot_timeout, o->kill_after, &err)) < 0) {
 		vmm_destroy(vm, 0);
 		if (o->expect_fail && err && strstr(err, o->expect_fail)) {
 			printf("failed as expected after %.3f s:\n%s\n",
@@ -207,7 +216,7 @@ static int one_run(const struct opts *o, const struct profile *p,
 		bo.cid = cid + 1000;
 		s0 = now_s();
 		if (vmm_boot(VMM_BACKEND_QEMU, &bo, &vm, &err) < 0 ||
-		    wait_hello(vm, 30, &err) < 0) {
+		    wait_hello(vm, 30, 0, &err) < 0) {
 			fprintf(stderr, "qemu-boot: restore: %s\n", err);
 			free(err);
 			vmm_destroy(vm, 0);
@@ -286,6 +295,8 @@ int main(int argc, char **argv)
 			o.expect_fail = v;
 		else if (strcmp(a, "--snapshot") == 0)
 			o.snapshot = v;
+		else if (strcmp(a, "--kill-after") == 0)
+			o.kill_after = atof(v);
 		else if (strcmp(a, "--initrd") == 0)
 			o.initrd = v;
 		else if (strcmp(a, "--file") == 0 && o.nfiles < 8) {
