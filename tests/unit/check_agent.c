@@ -1263,6 +1263,131 @@ START_TEST(batch_ops)
 }
 END_TEST
 
+
+/* A stream whose host does not read stalls its source instead of
+ * dropping bytes or buffering without bound. */
+START_TEST(stream_backpressure)
+{
+	struct ag g;
+	const msgpack_object *m;
+	msgpack_packer *pk;
+	uint64_t h, total = 0;
+
+	ag_start(&g);
+	h = run_async_sh(&g, 2, "head -c 50000000 /dev/zero", NULL);
+	pk = rq(&g, 3, "proc_stream", 2);
+	mp_kv_u64(pk, "handle", h);
+	mp_kv_str(pk, "channel", "stdout");
+	tx(&g);
+	ok_value(rx(&g), 3, "proc_stream_result");
+	usleep(300000);
+	handle_op(&g, 4, "proc_status", h);
+	for (;;) {
+		m = rx(&g);
+		if (geti(m, "id") == 4)
+			break;
+		total += mp_get(mp_get(m, "data"), "data")->via.bin.size;
+	}
+	ck_str(mp_get(ok_value(m, 4, "proc_status_result"), "status"),
+	    "running");
+	for (;;) {
+		m = rx(&g);
+		ck_assert_int_eq(geti(m, "id"), 3);
+		if (is_str(mp_get(m, "kind"), "stream_end"))
+			break;
+		total += mp_get(mp_get(m, "data"), "data")->via.bin.size;
+	}
+	ck_assert_uint_eq(total, 50000000);
+	handle_op(&g, 5, "wait", h);
+	ck_assert_int_eq(geti(ok_value(rx(&g), 5, "wait_result"), "code"), 0);
+	ag_close(&g);
+}
+END_TEST
+
+START_TEST(fd_stream_and_worker_streams)
+{
+	struct ag g;
+	const msgpack_object *m;
+	msgpack_packer *pk;
+	char p[512];
+	uint64_t h, w;
+
+	ag_start(&g);
+	path_in_tmp(p, sizeof(p), "fds");
+	append_file(p, "0123456789");
+	pk = rq(&g, 2, "open_file", 2);
+	mp_kv_str(pk, "path", p);
+	mp_str(pk, "mode");
+	msgpack_pack_map(pk, 1);
+	mp_kv_bool(pk, "read", true);
+	tx(&g);
+	h = (uint64_t)geti(ok_value(rx(&g), 2, "open_file_result"), "handle");
+	pk = rq(&g, 3, "seek", 2);
+	mp_kv_u64(pk, "handle", h);
+	mp_kv_i64(pk, "offset", 4);
+	tx(&g);
+	ok_value(rx(&g), 3, "seek_result");
+	handle_op(&g, 4, "fd_stream", h);
+	ok_value(rx(&g), 4, "fd_stream_result");
+	ck_frame(&g, 4, "456789");
+	append_file(p, "ab");
+	ck_frame(&g, 4, "ab");
+	cancel(&g, 5, 4);
+
+	/* A stream of a worker's process, forwarded, then cancelled. */
+	w = spawn_worker(&g, 6, NULL);
+	pk = rq(&g, 7, "worker_run_async", 3);
+	mp_kv_u64(pk, "worker", w);
+	mp_kv_str(pk, "cmd", "echo hi; exec sleep 30");
+	mp_kv_bool(pk, "shell", true);
+	tx(&g);
+	h = (uint64_t)geti(ok_value(rx(&g), 7, "worker_run_async_result"),
+	    "handle");
+	pk = rq(&g, 8, "proc_stream", 2);
+	mp_kv_u64(pk, "handle", h);
+	mp_kv_str(pk, "channel", "stdout");
+	tx(&g);
+	ok_value(rx(&g), 8, "proc_stream_result");
+	ck_frame(&g, 8, "hi\n");
+	cancel(&g, 9, 8);
+	mp_kv_u64(rq(&g, 10, "worker_close", 1), "worker", w);
+	tx(&g);
+	m = rx(&g);
+	ck_assert_int_eq(geti(ok_value(m, 10, "worker_close_result"), "code"),
+	    128 + 15);
+	handle_op(&g, 11, "proc_status", h);
+	ck_agent_error(rx(&g), 11, "unknown_handle", "proc#3: no such handle");
+	ag_close(&g);
+}
+END_TEST
+
+START_TEST(clock_and_misc)
+{
+	struct ag g;
+	msgpack_packer *pk;
+	char p[512], want[1024];
+
+	ag_start(&g);
+	mp_kv_str(rq(&g, 2, "set_time", 1), "realtime_ns", "soon");
+	tx(&g);
+	ck_agent_error(rx(&g), 2, "bad_request",
+	    "set_time: field `realtime_ns` must be an integer");
+	mp_kv_bin(rq(&g, 3, "reseed", 1), "seed", "0123456789abcdef", 16);
+	tx(&g);
+	ok_value(rx(&g), 3, "reseed_result");
+	path_in_tmp(p, sizeof(p), "cn");
+	append_file(p, "x");
+	pk = rq(&g, 4, "write_file", 3);
+	mp_kv_str(pk, "path", p);
+	mp_kv_bin(pk, "data", "y", 1);
+	mp_kv_str(pk, "mode", "create_new");
+	tx(&g);
+	snprintf(want, sizeof(want), "write_file %s: File exists", p);
+	ck_err(rx(&g), 4, "write_file_result", EEXIST, want);
+	ag_close(&g);
+}
+END_TEST
+
 /* EOF on the fd: the agent kills what it started, then exits 0. */
 START_TEST(eof_kills_children)
 {
@@ -1377,6 +1502,9 @@ main(int argc, char **argv)
 	tcase_add_test(tc, two_concurrent_writers);
 	tcase_add_test(tc, batch_ops);
 	tcase_add_test(tc, eof_kills_children);
+	tcase_add_test(tc, stream_backpressure);
+	tcase_add_test(tc, fd_stream_and_worker_streams);
+	tcase_add_test(tc, clock_and_misc);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
