@@ -125,13 +125,21 @@ ag_wait(struct ag *g)
 }
 
 static void
+ag_free(struct ag *g)
+{
+	close(g->fd);
+	free(g->body);
+	g->body = NULL;
+	msgpack_unpacked_destroy(&g->u);
+	msgpack_sbuffer_destroy(&g->sb);
+}
+
+static void
 ag_close(struct ag *g)
 {
 	close(g->fd);
 	ck_assert_int_eq(ag_wait(g), 0);
-	free(g->body);
-	msgpack_unpacked_destroy(&g->u);
-	msgpack_sbuffer_destroy(&g->sb);
+	ag_free(g);
 }
 
 static bool
@@ -264,7 +272,7 @@ START_TEST(handshake_version_mismatch)
 {
 	struct ag g;
 	const msgpack_object *m, *d;
-	uint8_t *body;
+	uint8_t *body = NULL;
 	size_t len;
 
 	ag_spawn(&g, NULL, NULL);
@@ -277,8 +285,9 @@ START_TEST(handshake_version_mismatch)
 	ck_assert_int_eq(geti(d, "agent_version"), PROTOCOL_VERSION);
 	ck_assert_int_eq(frame_read(g.fd, FRAME_MAX_AGENT, &body, &len),
 	    FRAME_EOF);
+	free(body);
 	ck_assert_int_eq(ag_wait(&g), 1);
-	close(g.fd);
+	ag_free(&g);
 }
 END_TEST
 
@@ -345,7 +354,7 @@ START_TEST(oversize_header_resets)
 {
 	struct ag g;
 	uint8_t hdr[4] = { 0xff, 0xff, 0xff, 0xf0 };
-	uint8_t *body;
+	uint8_t *body = NULL;
 	size_t len;
 
 	ag_start(&g);
@@ -354,8 +363,9 @@ START_TEST(oversize_header_resets)
 	    "frame of 4294967280 bytes exceeds the 134217728-byte cap");
 	ck_assert_int_eq(frame_read(g.fd, FRAME_MAX_AGENT, &body, &len),
 	    FRAME_EOF);
+	free(body);
 	ck_assert_int_eq(ag_wait(&g), 1);
-	close(g.fd);
+	ag_free(&g);
 }
 END_TEST
 
@@ -365,16 +375,16 @@ START_TEST(cli_args)
 
 	ag_spawn(&g, "--help", NULL);
 	ck_assert_int_eq(ag_wait(&g), 0);
-	close(g.fd);
+	ag_free(&g);
 	ag_spawn(&g, "--bogus", "x");
 	ck_assert_int_eq(ag_wait(&g), 2);
-	close(g.fd);
+	ag_free(&g);
 	ag_spawn(&g, "--fd", "nine");
 	ck_assert_int_eq(ag_wait(&g), 2);
-	close(g.fd);
+	ag_free(&g);
 	ag_spawn(&g, "--fd", "999");
 	ck_assert_int_eq(ag_wait(&g), 2);
-	close(g.fd);
+	ag_free(&g);
 }
 END_TEST
 
@@ -1415,9 +1425,7 @@ START_TEST(eof_kills_children)
 	}
 	ck_assert_msg(i < 200, "sleep %lld survived its agent: %s",
 	    (long long)pid, st);
-	free(g.body);
-	msgpack_unpacked_destroy(&g.u);
-	msgpack_sbuffer_destroy(&g.sb);
+	ag_free(&g);
 }
 END_TEST
 
