@@ -325,7 +325,7 @@ static int builtin_linux(struct profile *p)
 		return -1;
 	p->name = strdup("linux");
 	(void)asprintf(&p->kernel, "%s/vmlinux", g);
-	(void)asprintf(&p->initrd, "%s/initrd.cpio.gz", g);
+	(void)asprintf(&p->initrd, "%s/initrd.cpio", g);
 	(void)asprintf(&p->modules, "%s/modules", g);
 	p->cmdline = strdup(LINUX_CMDLINE);
 	p->inject_agent = true;

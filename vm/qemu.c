@@ -577,6 +577,15 @@ static void q_destroy(struct vmm_vm *vm, unsigned grace_ms)
 	qmp_close(v->qmp);
 	if (v->agent_fd >= 0)
 		close(v->agent_fd);
+	/* PROVIUM_KEEP_SCRATCH=1 keeps console.log & co. for debugging. */
+	const char *keep = getenv("PROVIUM_KEEP_SCRATCH");
+	if (keep && strcmp(keep, "1") == 0) {
+		if (v->dirfd >= 0)
+			close(v->dirfd);
+		v->dirfd = -1;
+		free(v->scratch);
+		v->scratch = NULL;
+	}
 	rm_scratch(v);
 	free(v->scratch);
 	free(v->name);

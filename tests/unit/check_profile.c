@@ -84,7 +84,7 @@ START_TEST(defaults_and_override)
 	ck_assert_uint_eq(c->nprofiles, 1);
 	const struct profile *p = profile_find(c, "linux");
 	ck_assert_str_eq(p->kernel, "/g/vmlinux");
-	ck_assert_str_eq(p->initrd, "/g/initrd.cpio.gz");
+	ck_assert_str_eq(p->initrd, "/g/initrd.cpio");
 	ck_assert_str_eq(p->modules, "/g/modules");
 	ck_assert_ptr_nonnull(strstr(p->cmdline, "console=ttyS0"));
 	ck_assert_uint_eq(c->cache_max_size, 20ull << 30);
