@@ -371,12 +371,18 @@ static int q_boot_check(struct vmm_vm *vm, char **why)
 	return 0;
 }
 
+static int wait_exit(struct qemu_vm *v, unsigned ms);
+
 static char *q_boot_failed(struct vmm_vm *vm, const char *why)
 {
 	struct qemu_vm *v = qvm(vm);
 	char *con = NULL, *qerr = NULL, *state = NULL, *msg = NULL;
 	size_t clen = 0, qlen = 0;
-	if (reap(v, 0))
+	/*
+	 * A dying QEMU closes its sockets before it can be reaped: give it a
+	 * moment, so "agent channel closed" comes with the real cause.
+	 */
+	if (wait_exit(v, 200))
 		state = exit_text(v);
 	else if (scan_panic(v))
 		state = strdup("guest kernel panic");
