@@ -607,6 +607,7 @@ int profile_run_builds(const struct profile_config *c, const char *only,
 		struct spawn_opts o = SPAWN_OPTS_INIT;
 		o.cwd = p->dir;
 		o.stdout_fd = 2;
+		o.keep_fds = true;   /* e.g. a make jobserver for the build */
 		char *e = NULL;
 		if (spawn_run(argv, &o, &e) < 0) {
 			(void)asprintf(err, "profile `%s`: build command `%s` "

@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/close_range.h>
 
 enum { STAGE_CHDIR = 1, STAGE_DUP = 2, STAGE_EXEC = 3, STAGE_SETUP = 4 };
 
@@ -89,6 +90,13 @@ int spawn_start(char *const argv[], const struct spawn_opts *o, pid_t *pid,
 			child_die(p[1], STAGE_DUP);
 		if (o->cwd && chdir(o->cwd) < 0)
 			child_die(p[1], STAGE_CHDIR);
+		/*
+		 * No inherited fd may reach the child (a runner's channel held
+		 * open by QEMU would hide the runner's death): mark them all
+		 * close-on-exec, which also keeps the notify pipe until exec.
+		 */
+		if (!o->keep_fds)
+			close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
 		if (o->envp)
 			execvpe(argv[0], argv, o->envp);
 		else
