@@ -30,6 +30,16 @@ static void child_die(int fd, int stage)
 	_exit(127);
 }
 
+/* In a fresh child: default dispositions, nothing blocked. */
+static void child_reset_signals(void)
+{
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* dup2 that also works when from == to (clears CLOEXEC). */
 static int move_fd(int from, int to)
 {
@@ -67,11 +77,7 @@ int spawn_start(char *const argv[], const struct spawn_opts *o, pid_t *pid,
 	sigprocmask(SIG_SETMASK, &all, &old);
 	pid_t c = fork();
 	if (c == 0) {
-		for (int s = 1; s < NSIG; s++)
-			signal(s, SIG_DFL);
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		child_reset_signals();
 		if (o->pdeathsig) {
 			if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 				child_die(p[1], STAGE_SETUP);
@@ -144,11 +150,7 @@ int spawn_call(int (*fn)(void *), void *arg, pid_t *pid, char **err)
 	sigprocmask(SIG_SETMASK, &all, &old);
 	pid_t c = fork();
 	if (c == 0) {
-		for (int s = 1; s < NSIG; s++)
-			signal(s, SIG_DFL);
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		child_reset_signals();
 		_exit(fn(arg));
 	}
 	int e = errno;
