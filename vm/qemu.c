@@ -727,8 +727,14 @@ static int connect_qmp(struct qemu_vm *v, char **err)
 	double deadline = now_s() + QEMU_START_S;
 	for (;;) {
 		int fd = connect_in_scratch(v, "qmp.sock");
-		if (fd >= 0)
-			return qmp_open(fd, QEMU_QMP_S, &v->qmp, err);
+		if (fd >= 0) {
+			char *qerr = NULL;
+			if (qmp_open(fd, QEMU_QMP_S, &v->qmp, &qerr) == 0)
+				return 0;
+			*err = q_boot_failed(&v->base, qerr);
+			free(qerr);
+			return -1;
+		}
 		if (reap(v, 0)) {
 			char *why = exit_text(v);
 			*err = q_boot_failed(&v->base, why);
