@@ -22,6 +22,8 @@ struct pool_req {
 	bool has_claim;                 /* admit: take includes a declared claim */
 	struct resource_amount claim;
 	unsigned overtaken;
+	bool failed;                    /* a verdict on the standing queue */
+	char *err;                      /* its message, handed to the caller */
 };
 
 struct pool_owner {
@@ -209,10 +211,17 @@ list_unlink(struct req_list *l, struct pool_req **pp)
 }
 
 static void
+req_free(struct pool_req *r)
+{
+	free(r->err);
+	free(r);
+}
+
+static void
 list_free(struct req_list *l)
 {
 	while (l->head != NULL)
-		free(list_unlink(l, &l->head));
+		req_free(list_unlink(l, &l->head));
 }
 
 /* ---- granting ---- */
@@ -293,15 +302,17 @@ grant_pass(struct pool *p)
 
 /*
  * The verdict of pool.h: true (with *err) when parking this request would
- * leave every holder parked with nothing parked able to fit.
+ * leave every holder parked with nothing parked able to fit.  `queued`:
+ * the request is already in the queue (a verdict on the standing queue)
+ * rather than about to join it.
  */
 static bool
 deadlocked(const struct pool *p, const struct pool_owner *self,
-    struct resource_amount take, char **err)
+    struct resource_amount take, bool queued, char **err)
 {
 	struct resource_amount held = { 0, 0 };
 	char x[AMOUNT_TEXT], t[AMOUNT_TEXT], a[AMOUNT_TEXT], r[AMOUNT_TEXT];
-	size_t holders = 0, waiting = 1;
+	size_t holders = 0, waiting = queued ? 0 : 1;
 
 	if (self->id == POOL_ANON || !owner_holds(self) ||
 	    pool_amount_fits(take, p->available))
@@ -341,6 +352,46 @@ deadlocked(const struct pool *p, const struct pool_owner *self,
 }
 
 /*
+ * A holder leaving (or dropping to nothing) can leave every remaining
+ * holder parked with no request arriving to close the cycle: then the
+ * youngest parked request of a holder fails, through the grant list, with
+ * the same verdict.  Repeats until the standing queue can make progress.
+ */
+static void
+verdict_pass(struct pool *p)
+{
+	for (;;) {
+		struct pool_req **pp, **victim = NULL, *r;
+		struct pool_owner *o;
+		char *msg = NULL;
+
+		for (pp = &p->queue.head; *pp != NULL; pp = &(*pp)->next)
+			if (owner_holds(owner_find(p, (*pp)->owner)))
+				victim = pp;
+		if (victim == NULL)
+			return;
+		r = *victim;
+		o = owner_find(p, r->owner);
+		if (!deadlocked(p, o, r->take, true, &msg))
+			return;
+		list_unlink(&p->queue, victim);
+		p->nqueued--;
+		o->queued--;
+		r->failed = true;
+		r->err = msg;
+		list_append(&p->grants, r);
+	}
+}
+
+/* After anything that gave resources back. */
+static void
+settle(struct pool *p)
+{
+	grant_pass(p);
+	verdict_pass(p);
+}
+
+/*
  * The common tail of every pool-bound request: grant now, fail on the
  * deadlock verdict, or queue.  r is consumed.
  */
@@ -353,7 +404,7 @@ submit(struct pool *p, struct pool_owner *o, struct pool_req *r, char **err)
 		free(r);
 		return POOL_GRANTED;
 	}
-	if (deadlocked(p, o, r->take, err)) {
+	if (deadlocked(p, o, r->take, false, err)) {
 		free(r);
 		return POOL_FAILED;
 	}
@@ -496,7 +547,7 @@ pool_claim(struct pool *p, uint64_t owner, struct resource_amount amount,
 	st = submit(p, o, r, err);
 	if (st != POOL_FAILED)
 		o->claimed = true;
-	grant_pass(p);
+	settle(p);
 	return st;
 }
 
@@ -549,7 +600,7 @@ pool_release(struct pool *p, uint64_t owner, struct resource_amount amount,
 		o->reserved = pool_amount_sub(o->reserved, amount);
 		o->held = pool_amount_sub(o->held, amount);
 		p->available = pool_amount_add(p->available, amount);
-		grant_pass(p);
+		settle(p);
 		return 0;
 	}
 	pool_amount_format(amount, a, sizeof(a));
@@ -578,7 +629,7 @@ pool_release_all(struct pool *p, uint64_t owner, struct pool_owner_end *end)
 			pp = &(*pp)->next;
 			continue;
 		}
-		free(list_unlink(&p->queue, pp));
+		req_free(list_unlink(&p->queue, pp));
 		p->nqueued--;
 		e.cancelled++;
 	}
@@ -587,7 +638,7 @@ pool_release_all(struct pool *p, uint64_t owner, struct pool_owner_end *end)
 			pp = &(*pp)->next;
 			continue;
 		}
-		free(list_unlink(&p->grants, pp));
+		req_free(list_unlink(&p->grants, pp));
 		e.untaken++;
 	}
 	e.had_claim = o->claim_active;
@@ -598,7 +649,7 @@ pool_release_all(struct pool *p, uint64_t owner, struct pool_owner_end *end)
 	 * anyway so pool_state never reports more than exists. */
 	p->available = amount_min(p->available, p->total);
 	*o = p->owners[--p->nowners];
-	grant_pass(p);
+	settle(p);
 out:
 	if (end != NULL)
 		*end = e;
@@ -616,6 +667,8 @@ pool_next_grant(struct pool *p, struct pool_grant *g)
 	g->owner = r->owner;
 	g->cookie = r->cookie;
 	g->amount = r->amount;
+	g->status = r->failed ? POOL_FAILED : POOL_GRANTED;
+	g->message = r->err;
 	free(r);
 	return 1;
 }

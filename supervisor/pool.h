@@ -38,7 +38,10 @@
  *     request fits in what is free.  Nothing can ever be released, so the
  *     request that closes the cycle fails with upstream's message telling
  *     the author to declare provium:claim.  A file whose claim was granted
- *     never parks mid-file, so claimed files never deadlock.
+ *     never parks mid-file, so claimed files never deadlock.  The same
+ *     state can also arise without a new request, when a holder that was
+ *     not waiting leaves; then the youngest parked request of a holder
+ *     fails (through pool_next_grant), so the run never hangs.
  *
  * Queue order: FIFO with backfill.  Each time room appears, queued
  * requests are granted oldest first; one that does not fit is skipped and
@@ -78,7 +81,10 @@
  *   after any call (a release, a claim that returned surplus,
  *   release_all) drain pool_next_grant() and answer each grant by kind:
  *               ADMIT -> file_dispatched + start runner; CLAIM -> claim_ok
- *               + claim_acquired; RESERVE -> reserve_ok.
+ *               + claim_acquired; RESERVE -> reserve_ok.  A grant with
+ *               status POOL_FAILED is the deadlock verdict reached on the
+ *               standing queue (a holder left and every remaining holder
+ *               is parked): answer claim_err / reserve_err{message}.
  *   file end / runner death (exit, crash, timeout, protocol error)
  *               pool_release_all(p, owner, &end): gives everything back,
  *               cancels the owner's queued requests and any grant not yet
@@ -101,7 +107,7 @@
 
 #define POOL_ANON                  ((uint64_t)0)
 #define POOL_RUNNER_OVERHEAD_BYTES ((uint64_t)50 << 20)   /* per file, 0 CPU */
-#define POOL_VMM_OVERHEAD_BYTES    ((uint64_t)100 << 20)  /* added per VM boot */
+#define POOL_VMM_OVERHEAD_BYTES    ((uint64_t)100 << 20)  /* per VM boot */
 #define POOL_DEFAULT_VM_MEMORY     ((uint64_t)512 << 20)
 #define POOL_DEFAULT_VM_CPUS       1u
 #define POOL_FALLBACK_MEMORY       ((uint64_t)8 << 30)    /* no /proc/meminfo */
@@ -218,8 +224,14 @@ struct pool_grant {
 	uint64_t owner;
 	uint64_t cookie;
 	struct resource_amount amount;  /* as requested (admit: overhead + claim) */
+	enum pool_status status;        /* POOL_GRANTED or POOL_FAILED */
+	char *message;                  /* FAILED: the verdict, caller frees;
+	                                 * NULL when granted (or on ENOMEM) */
 };
-/* 1 and *g filled with the oldest untaken grant; 0 when there is none. */
+/*
+ * 1 and *g filled with the oldest untaken answer to a queued request; 0
+ * when there is none.  Answers come out in the order they were decided.
+ */
 int pool_next_grant(struct pool *p, struct pool_grant *g);
 
 /* Would a reserve of amount by owner queue right now?  (No side effect.) */
