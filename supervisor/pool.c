@@ -497,9 +497,15 @@ pool_admit(struct pool *p, uint64_t owner, struct resource_amount overhead,
 		}
 		return fail_exceeds_total(p, label, need, err);
 	}
+	if (owner == POOL_ANON) {
+		set_err(err, "%s: pool owner 0 is reserved for anonymous "
+		    "holdings", what);
+		errno = EINVAL;
+		return POOL_FAILED;
+	}
 	if ((o = owner_or_enomem(p, owner, err)) == NULL)
 		return POOL_FAILED;
-	if (o->admitted || o->queued > 0 || owner == POOL_ANON) {
+	if (o->admitted || o->queued > 0) {
 		set_err(err, "%s: admitted twice (pool owner %llu)", what,
 		    (unsigned long long)owner);
 		errno = EINVAL;
@@ -523,9 +529,15 @@ pool_claim(struct pool *p, uint64_t owner, struct resource_amount amount,
 	struct pool_req *r;
 	enum pool_status st;
 
+	if (owner == POOL_ANON) {
+		set_err(err, "provium:claim: pool owner 0 is reserved for "
+		    "anonymous holdings");
+		errno = EINVAL;
+		return POOL_FAILED;
+	}
 	if ((o = owner_or_enomem(p, owner, err)) == NULL)
 		return POOL_FAILED;
-	if (o->claimed || owner == POOL_ANON) {
+	if (o->claimed) {
 		set_err(err, "lab claim already held; one-shot per lab");
 		errno = EALREADY;
 		return POOL_FAILED;

@@ -212,6 +212,12 @@ START_TEST(admit_blocks_then_dispatches)
 	    POOL_QUEUED);
 	expect_fail(pool_admit(p, 1, overhead, NULL, "file `a`", &err), &err,
 	    "file `a`: admitted twice (pool owner 1)");
+	expect_fail(pool_admit(p, POOL_ANON, overhead, NULL, "file `z`",
+	    &err), &err, "file `z`: pool owner 0 is reserved for anonymous "
+	    "holdings");
+	expect_fail(pool_claim(p, POOL_ANON, ra(0, 0), 1, &err), &err,
+	    "provium:claim: pool owner 0 is reserved for anonymous holdings");
+	ck_assert_int_eq(errno, EINVAL);
 	pool_release_all(p, 2, &end);
 	ck_assert(!end.had_claim);
 	ck_assert_amount(end.held, 50 * MIB, 0);
