@@ -77,47 +77,6 @@ bad:
 	return errno = EINVAL, -1;
 }
 
-int
-size_parse_duration(const char *s, uint64_t *seconds, char *err,
-    size_t errlen)
-{
-	uint64_t v, mult = 1;
-	const char *end;
-	int rc;
-
-	if (s == NULL)
-		s = "";
-	rc = parse_digits(s, &v, &end);
-	if (rc == -1 && errno == EINVAL)
-		goto bad;
-	while (isdigit((unsigned char)*end))
-		end++;
-	if (strcmp(end, "ms") == 0) {
-		if (rc == 0) {
-			*seconds = v / 1000 + (v % 1000 != 0);
-			return 0;
-		}
-		goto overflow;
-	} else if (*end == '\0' || strcmp(end, "s") == 0) {
-		mult = 1;
-	} else if (strcmp(end, "m") == 0) {
-		mult = 60;
-	} else if (strcmp(end, "h") == 0) {
-		mult = 3600;
-	} else {
-		goto bad;
-	}
-	if (rc == 0 && scaled(v, mult, seconds) == 0)
-		return 0;
-overflow:
-	snprintf(err, errlen, "duration `%s` overflows u64", s);
-	return errno = ERANGE, -1;
-bad:
-	snprintf(err, errlen, "cannot parse duration `%s` (expected seconds "
-	    "or a number followed by ms, s, m or h)", s);
-	return errno = EINVAL, -1;
-}
-
 void
 size_format(uint64_t bytes, char *buf, size_t len)
 {

@@ -1,6 +1,6 @@
 /*
- * size.h: the command line's sizes and durations (`--mem`, `--timeout`),
- * and the one way byte counts are printed in messages.
+ * size.h: the command line's sizes (`--mem`) and the one way byte counts
+ * are printed in messages.  (`--timeout` durations are cli.c's.)
  *
  * Pure functions, no allocation.  Error messages go into the caller's
  * buffer, name the offending text in backquotes and carry no "provium:"
@@ -26,16 +26,6 @@
  * err = "size `S` overflows u64".
  */
 int size_parse(const char *s, uint64_t *out, char *err, size_t errlen);
-
-/*
- * Parses a duration into whole seconds: plain digits are seconds, or a
- * number with `ms`, `s`, `m` or `h`.  Milliseconds round up to the next
- * whole second (so `1ms` is 1 s, `0ms` is 0); 0 means "disabled" to the
- * caller.  Errors as size_parse: "cannot parse duration `S` (...)" or
- * "duration `S` overflows u64".
- */
-int size_parse_duration(const char *s, uint64_t *seconds, char *err,
-    size_t errlen);
 
 /*
  * Formats bytes for people: in the largest binary unit not above the

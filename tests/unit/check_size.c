@@ -1,4 +1,4 @@
-/* check_size.c: --mem sizes, --timeout durations, byte formatting. */
+/* check_size.c: --mem sizes and byte formatting. */
 #include <check.h>
 #include <errno.h>
 #include <stdint.h>
@@ -72,43 +72,6 @@ START_TEST(sizes_rejected)
 }
 END_TEST
 
-static uint64_t
-ok_duration(const char *s)
-{
-	uint64_t v = 12345;
-
-	ck_assert_msg(size_parse_duration(s, &v, err, sizeof(err)) == 0,
-	    "size_parse_duration(%s): %s", s, err);
-	return v;
-}
-
-START_TEST(durations)
-{
-	uint64_t v = 3;
-
-	ck_assert_uint_eq(ok_duration("300"), 300);
-	ck_assert_uint_eq(ok_duration("0"), 0);
-	ck_assert_uint_eq(ok_duration("45s"), 45);
-	ck_assert_uint_eq(ok_duration("2m"), 120);
-	ck_assert_uint_eq(ok_duration("1h"), 3600);
-	ck_assert_uint_eq(ok_duration("1ms"), 1);
-	ck_assert_uint_eq(ok_duration("1000ms"), 1);
-	ck_assert_uint_eq(ok_duration("1001ms"), 2);
-	ck_assert_uint_eq(ok_duration("0ms"), 0);
-	ck_assert_int_eq(size_parse_duration("5x", &v, err, sizeof(err)), -1);
-	ck_assert_int_eq(errno, EINVAL);
-	ck_assert_str_eq(err, "cannot parse duration `5x` (expected seconds "
-	    "or a number followed by ms, s, m or h)");
-	ck_assert_int_eq(size_parse_duration("m", &v, err, sizeof(err)), -1);
-	ck_assert_int_eq(errno, EINVAL);
-	ck_assert_int_eq(size_parse_duration("9999999999999999999h", &v, err,
-	    sizeof(err)), -1);
-	ck_assert_int_eq(errno, ERANGE);
-	ck_assert_str_eq(err, "duration `9999999999999999999h` overflows u64");
-	ck_assert_uint_eq(v, 3);
-}
-END_TEST
-
 START_TEST(formatting)
 {
 	char b[32];
@@ -140,7 +103,6 @@ main(void)
 
 	tcase_add_test(tc, sizes_with_suffixes);
 	tcase_add_test(tc, sizes_rejected);
-	tcase_add_test(tc, durations);
 	tcase_add_test(tc, formatting);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
