@@ -809,8 +809,13 @@ pool_total_from_options(const struct pool_options *o,
 	if (mem < POOL_RUNNER_OVERHEAD_BYTES) {
 		size_format(mem, m, sizeof(m));
 		size_format(POOL_RUNNER_OVERHEAD_BYTES, ovh, sizeof(ovh));
-		set_err(err, "--mem `%s` (%s) leaves no room for the %s each "
-		    "file's runner needs", o->mem ? o->mem : "", m, ovh);
+		if (o->mem != NULL)
+			set_err(err, "--mem `%s` (%s) leaves no room for the %s "
+			    "each file's runner needs", o->mem, m, ovh);
+		else
+			set_err(err, "80 %% of MemTotal is only %s, less than "
+			    "the %s each file's runner needs; pass --mem", m,
+			    ovh);
 		return -1;
 	}
 	if (o->cpus != NULL) {

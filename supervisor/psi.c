@@ -194,6 +194,12 @@ psi_gate_held(const struct psi_gate *g)
 	return g->enabled && g->held;
 }
 
+bool
+psi_gate_holds(const struct psi_gate *g, size_t running_files)
+{
+	return psi_gate_held(g) && running_files > 0;
+}
+
 void
 psi_gate_describe(const struct psi_gate *g, char *buf, size_t len)
 {

@@ -645,6 +645,12 @@ START_TEST(totals_from_options)
 	    "range 0.5–8.0)");
 	free(notice);
 
+	write_meminfo("MemTotal: 40000 kB\n");
+	ck_assert_int_eq(total_of(NULL, NULL, NULL, &t, &notice, &err), -1);
+	ck_assert_str_eq(err, "80 % of MemTotal is only 31.2 MiB, less than "
+	    "the 50 MiB each file's runner needs; pass --mem");
+	free(err);
+
 	/* Unreadable or empty meminfo: 8 GiB. */
 	write_meminfo("MemFree: 1 kB\n");
 	ck_assert_int_eq(total_of(NULL, NULL, NULL, &t, &notice, &err), 0);

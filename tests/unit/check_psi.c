@@ -91,8 +91,11 @@ START_TEST(hysteresis)
 
 	ck_assert(!psi_gate_held(&g));
 	ck_assert_int_eq(feed(&g, 10.0, 0, 0), PSI_GATE_UNCHANGED); /* not > */
+	ck_assert(!psi_gate_holds(&g, 3));
 	ck_assert_int_eq(feed(&g, 0, 10.01, 0), PSI_GATE_HELD);
 	ck_assert(psi_gate_held(&g));
+	ck_assert(psi_gate_holds(&g, 1));
+	ck_assert(!psi_gate_holds(&g, 0));      /* nothing running: go */
 	psi_gate_describe(&g, why, sizeof(why));
 	ck_assert_str_eq(why, "cpu some avg10=10.01 %, over the 10.00 % "
 	    "threshold");
@@ -170,6 +173,7 @@ START_TEST(files_and_env)
 	write_file("cpu", "some avg10=99.00 avg60=0 avg300=0 total=0\n");
 	ck_assert_int_eq(psi_gate_poll(&g), PSI_GATE_UNCHANGED);
 	ck_assert(!psi_gate_held(&g));
+	ck_assert(!psi_gate_holds(&g, 5));
 
 	/* Garbled memory file: disabled too. */
 	write_file("memory", "bogus\n");
