@@ -601,17 +601,26 @@ pool_release(struct pool *p, uint64_t owner, struct resource_amount amount,
     char **err)
 {
 	struct pool_owner *o = owner_find(p, owner);
+	struct resource_amount from_claim, to_pool, zero = { 0, 0 };
 	char a[AMOUNT_TEXT], r[AMOUNT_TEXT], c[AMOUNT_TEXT];
 
-	if (o != NULL && o->claim_active &&
-	    pool_amount_fits(amount, o->claim_used)) {
-		o->claim_used = pool_amount_sub(o->claim_used, amount);
-		return 0;
-	}
-	if (o != NULL && pool_amount_fits(amount, o->reserved)) {
-		o->reserved = pool_amount_sub(o->reserved, amount);
-		o->held = pool_amount_sub(o->held, amount);
-		p->available = pool_amount_add(p->available, amount);
+	/*
+	 * The runner names an amount, not a reservation, so a boot made
+	 * before the claim and one drawn from it are indistinguishable.
+	 * Fill the claim back first, per axis, and give the rest to the
+	 * pool: the totals stay exact either way.
+	 */
+	if (o != NULL && pool_amount_fits(amount, pool_amount_add(o->reserved,
+	    o->claim_active ? o->claim_used : zero))) {
+		from_claim = o->claim_active ?
+		    amount_min(amount, o->claim_used) : zero;
+		to_pool = pool_amount_sub(amount, from_claim);
+		o->claim_used = pool_amount_sub(o->claim_used, from_claim);
+		if (pool_amount_is_zero(to_pool))
+			return 0;
+		o->reserved = pool_amount_sub(o->reserved, to_pool);
+		o->held = pool_amount_sub(o->held, to_pool);
+		p->available = pool_amount_add(p->available, to_pool);
 		settle(p);
 		return 0;
 	}

@@ -201,9 +201,11 @@ enum pool_status pool_reserve(struct pool *p, uint64_t owner,
     char **err);
 
 /*
- * Gives back a granted reserve.  It returns to the active claim first
- * (boots made after the claim drew from it), the pool otherwise.  -1
- * (EINVAL) with *err when the owner does not hold that much.
+ * Gives back a granted reserve.  It refills the active claim first (per
+ * axis), the rest goes back to the pool: the runner's `release` names no
+ * reservation, so a boot from before the claim and one drawn from it look
+ * the same.  -1 (EINVAL) with *err when the owner's reserves (claim slices
+ * plus pool) are smaller than amount.
  */
 int pool_release(struct pool *p, uint64_t owner,
     struct resource_amount amount, char **err);

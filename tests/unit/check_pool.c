@@ -586,6 +586,161 @@ START_TEST(no_starvation_of_large_admit)
 }
 END_TEST
 
+/*
+ * Random runs against a model of synchronous runners: whatever happens,
+ * the pool never hands out more than it has, accounts for every byte,
+ * always leaves a way forward (some holder not parked) and ends full.
+ */
+#define SIM_OWNERS 6
+#define SIM_HELD 8
+
+struct sim_owner {
+	bool admitted, waiting, claimed;
+	struct resource_amount held[SIM_HELD];
+	int nheld;
+};
+
+static uint64_t sim_state;
+
+static uint32_t
+sim_rand(uint32_t n)
+{
+	sim_state ^= sim_state << 13;
+	sim_state ^= sim_state >> 7;
+	sim_state ^= sim_state << 17;
+	return (uint32_t)(sim_state % n);
+}
+
+static void
+sim_check(struct pool *p)
+{
+	struct resource_amount sum = ra(0, 0), used, avail;
+	bool someone_free = false;
+
+	for (uint64_t o = 1; o <= SIM_OWNERS; o++) {
+		struct resource_amount h = pool_owner_held(p, o);
+
+		sum = pool_amount_add(sum, h);
+		if (!pool_amount_is_zero(h) && !pool_owner_waiting(p, o))
+			someone_free = true;
+	}
+	pool_snapshot(p, &used, &avail);
+	ck_assert_amount(used, sum.memory_bytes, sum.cpus);
+	ck_assert_amount(pool_amount_add(used, avail),
+	    pool_total(p).memory_bytes, pool_total(p).cpus);
+	ck_assert(pool_amount_fits(used, pool_total(p)));
+	ck_assert_msg(pool_pending_count(p) == 0 || someone_free,
+	    "%zu requests parked and no holder can release",
+	    pool_pending_count(p));
+}
+
+static void
+sim_drain(struct pool *p, struct sim_owner *so)
+{
+	struct pool_grant g;
+
+	while (pool_next_grant(p, &g) == 1) {
+		struct sim_owner *w = &so[g.owner];
+
+		ck_assert(w->waiting || g.kind == POOL_REQ_ADMIT);
+		w->waiting = false;
+		if (g.status == POOL_FAILED) {
+			ck_assert_ptr_nonnull(strstr(g.message,
+			    "the pool is deadlocked"));
+			free(g.message);
+			continue;
+		}
+		if (g.kind == POOL_REQ_ADMIT)
+			w->admitted = true;
+		else if (g.kind == POOL_REQ_RESERVE && w->nheld < SIM_HELD)
+			w->held[w->nheld++] = g.amount;
+	}
+}
+
+static void
+sim_run(uint64_t seed, int steps)
+{
+	struct pool *p = pool_new(ra(4 * GIB, 4));
+	struct sim_owner so[SIM_OWNERS + 1];
+	unsigned granted = 0, queued = 0, failed = 0;
+	char *err;
+
+	memset(so, 0, sizeof(so));
+	sim_state = seed;
+	for (int i = 0; i < steps; i++) {
+		uint64_t id = 1 + sim_rand(SIM_OWNERS);
+		struct sim_owner *w = &so[id];
+		struct resource_amount a = ra((1 + sim_rand(6)) * 256 * MIB,
+		    sim_rand(3));
+		enum pool_status st = POOL_FAILED;
+		int k;
+
+		err = NULL;
+		if (w->waiting)
+			continue;       /* a parked runner sends nothing */
+		switch (sim_rand(10)) {
+		case 0:
+			if (w->admitted)
+				continue;
+			st = pool_admit(p, id, overhead, sim_rand(3) ? NULL :
+			    &a, "file", &err);
+			if (st == POOL_GRANTED)
+				w->admitted = true;
+			break;
+		case 1:
+			if (!w->admitted || w->claimed)
+				continue;
+			st = pool_claim(p, id, a, (uint64_t)i, &err);
+			w->claimed = st != POOL_FAILED;
+			break;
+		case 2:
+			pool_release_all(p, id, NULL);
+			memset(w, 0, sizeof(*w));
+			break;
+		case 3: case 4: case 5:
+			if (w->nheld == 0)
+				continue;
+			k = (int)sim_rand((uint32_t)w->nheld);
+			ck_assert_int_eq(pool_release(p, id, w->held[k], &err),
+			    0);
+			w->held[k] = w->held[--w->nheld];
+			break;
+		default:
+			if (!w->admitted || w->nheld == SIM_HELD)
+				continue;
+			st = pool_reserve(p, id, a, (uint64_t)i, "vm", &err);
+			if (st == POOL_GRANTED)
+				w->held[w->nheld++] = a;
+			break;
+		}
+		if (st == POOL_QUEUED)
+			w->waiting = true;
+		granted += st == POOL_GRANTED;
+		queued += st == POOL_QUEUED;
+		failed += st == POOL_FAILED && err != NULL;
+		free(err);
+		sim_drain(p, so);
+		sim_check(p);
+	}
+	for (uint64_t o = 1; o <= SIM_OWNERS; o++)
+		pool_release_all(p, o, NULL);
+	sim_drain(p, so);
+	ck_assert_uint_eq(pool_pending_count(p), 0);
+	ck_assert_amount(available(p), 4 * GIB, 4);
+	/* The run must have exercised all three answers. */
+	ck_assert_uint_gt(granted, 100);
+	ck_assert_uint_gt(queued, 10);
+	ck_assert_uint_gt(failed, 0);
+	pool_free(p);
+}
+
+START_TEST(random_runs_keep_the_books)
+{
+	for (uint64_t seed = 1; seed <= 20; seed++)
+		sim_run(seed * 0x9e3779b97f4a7c15ull, 5000);
+}
+END_TEST
+
 static char meminfo[256];
 
 static void
@@ -706,6 +861,7 @@ main(void)
 	tcase_add_test(tc, claimed_pair_never_deadlocks);
 	tcase_add_test(tc, release_all_cleans_up);
 	tcase_add_test(tc, no_starvation_of_large_admit);
+	tcase_add_test(tc, random_runs_keep_the_books);
 	tcase_add_test(tc, totals_from_options);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
