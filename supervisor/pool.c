@@ -278,8 +278,16 @@ apply_grant(struct pool *p, struct pool_owner *o, const struct pool_req *r)
 	}
 }
 
+/* Holds VMs or a claim: some of its resources are already at work. */
+static bool
+owner_mid_file(const struct pool_owner *o)
+{
+	return !pool_amount_is_zero(o->reserved) || o->claim_active ||
+	    o->claim_reserved;
+}
+
 static void
-grant_pass(struct pool *p)
+grant_sweep(struct pool *p, bool mid_file_only)
 {
 	struct pool_req **pp = &p->queue.head;
 
@@ -287,7 +295,8 @@ grant_pass(struct pool *p)
 		struct pool_req *r = *pp;
 		struct pool_owner *o = owner_find(p, r->owner);
 
-		if (!may_grant(p, o, r->take, r)) {
+		if ((mid_file_only && !owner_mid_file(o)) ||
+		    !may_grant(p, o, r->take, r)) {
 			pp = &r->next;
 			continue;
 		}
@@ -298,6 +307,19 @@ grant_pass(struct pool *p)
 		apply_grant(p, o, r);
 		list_append(&p->grants, r);
 	}
+}
+
+/*
+ * Files that already hold VMs or a claim go first: finishing them frees
+ * the most, and handing a freed CPU to a file's *first* boot instead can
+ * only park one more holder (with hold-and-wait files, a new deadlock
+ * verdict each time).  Then everyone else, oldest first.
+ */
+static void
+grant_pass(struct pool *p)
+{
+	grant_sweep(p, true);
+	grant_sweep(p, false);
 }
 
 /*

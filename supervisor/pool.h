@@ -44,8 +44,10 @@
  *     fails (through pool_next_grant), so the run never hangs.
  *
  * Queue order: FIFO with backfill.  Each time room appears, queued
- * requests are granted oldest first; one that does not fit is skipped and
- * younger ones that fit go ahead of it (so one large request does not
+ * requests are granted oldest first, those of files already holding VMs
+ * or a claim before all others (finishing them frees the most; a first
+ * boot would only park one more holder); one that does not fit is skipped
+ * and younger ones that fit go ahead of it (so one large request does not
  * block everything behind it).  To keep that large request from starving,
  * once it has been overtaken POOL_OVERTAKE_LIMIT times, no *new file*
  * (an owner holding nothing, i.e. an admit) is granted ahead of it any

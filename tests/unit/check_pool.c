@@ -466,6 +466,43 @@ START_TEST(verdict_when_the_last_free_holder_leaves)
 }
 END_TEST
 
+START_TEST(mid_file_requests_first)
+{
+	struct pool *p = pool_new(ra(8 * GIB, 2));
+	struct resource_amount boot = ra(612 * MIB, 1);
+	struct pool_owner_end end;
+	char *err = NULL;
+
+	for (uint64_t o = 1; o <= 4; o++)
+		ck_assert_int_eq(pool_admit(p, o, overhead, NULL, "file",
+		    &err), POOL_GRANTED);
+	ck_assert_int_eq(pool_reserve(p, 1, boot, 1, "a1", &err), POOL_GRANTED);
+	ck_assert_int_eq(pool_reserve(p, 2, boot, 1, "b1", &err), POOL_GRANTED);
+	/* c and d wait for their first boot, then a for its second ... */
+	ck_assert_int_eq(pool_reserve(p, 3, boot, 1, "c1", &err), POOL_QUEUED);
+	ck_assert_int_eq(pool_reserve(p, 4, boot, 1, "d1", &err), POOL_QUEUED);
+	ck_assert_int_eq(pool_reserve(p, 1, boot, 2, "a2", &err), POOL_QUEUED);
+	/* ... and b's second closes the cycle. */
+	expect_fail(pool_reserve(p, 2, boot, 2, "b2", &err), &err,
+	    "the pool is deadlocked: 4 files hold 1.4 GiB/2 cpus of its "
+	    "8 GiB/2 cpus and every one of them is waiting for more, while "
+	    "the 6.6 GiB/0 cpus still free serves none of the 4 waiting "
+	    "requests (this one wants 612 MiB/1 cpu); declare this file's "
+	    "peak with provium:claim so it is scheduled whole and no boot "
+	    "waits mid-file");
+	/* b ends: its cpu goes to a (mid-file), not to c's first boot,
+	 * which would only have parked c behind a second verdict. */
+	pool_release_all(p, 2, &end);
+	expect_grant(p, POOL_REQ_RESERVE, 1, 2);
+	expect_no_grant(p);
+	pool_release_all(p, 1, &end);
+	expect_grant(p, POOL_REQ_RESERVE, 3, 1);
+	expect_grant(p, POOL_REQ_RESERVE, 4, 1);
+	expect_no_grant(p);
+	pool_free(p);
+}
+END_TEST
+
 START_TEST(claimed_pair_never_deadlocks)
 {
 	struct pool *p = pool_new(ra(4 * GIB, 2));
@@ -858,6 +895,7 @@ main(void)
 	tcase_add_test(tc, declared_claim_prereserved);
 	tcase_add_test(tc, deadlock_verdict);
 	tcase_add_test(tc, verdict_when_the_last_free_holder_leaves);
+	tcase_add_test(tc, mid_file_requests_first);
 	tcase_add_test(tc, claimed_pair_never_deadlocks);
 	tcase_add_test(tc, release_all_cleans_up);
 	tcase_add_test(tc, no_starvation_of_large_admit);
