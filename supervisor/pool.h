@@ -58,7 +58,7 @@
  * How the supervisor drives it
  *   startup     pool_total_from_options() (print its notice, exit 2 on
  *               error), pool_new(total).
- *   dispatch    (after the PSI gate lets the file through)
+ *   dispatch    (after psi_gate_holds() lets the file through)
  *               pool_admit(p, owner, {POOL_RUNNER_OVERHEAD_BYTES, 0},
  *               declared_claim or NULL, "file `<path>`", &err):
  *                 POOL_GRANTED -> file_dispatched{reservation = overhead
@@ -80,8 +80,9 @@
  *   runner `release`{memory_bytes, cpus}
  *               pool_release(p, owner, amount, &err); -1 means the runner
  *               gave back more than it holds: a protocol error.
- *   after any call (a release, a claim that returned surplus,
- *   release_all) drain pool_next_grant() and answer each grant by kind:
+ *   after every call (releases, release_all and a claim that gave back
+ *   surplus are what produce them) drain pool_next_grant() and answer
+ *   each grant by kind:
  *               ADMIT -> file_dispatched + start runner; CLAIM -> claim_ok
  *               + claim_acquired; RESERVE -> reserve_ok.  A grant with
  *               status POOL_FAILED is the deadlock verdict reached on the
@@ -92,7 +93,10 @@
  *               cancels the owner's queued requests and any grant not yet
  *               taken, and forgets the owner.  end.had_claim -> emit
  *               claim_released{amount = end.claim} (pairs claim_acquired
- *               even when the runner crashed).  Then drain grants.
+ *               even when the runner crashed; a declared claim that the
+ *               runner never called provium:claim for was only
+ *               pre-reserved, had_claim is false, nothing to pair).
+ *               Then drain grants.
  *   every 1 s while files run, at start and at the end
  *               pool_snapshot() -> pool_state{used, available}.
  *   watchdog    pool_owner_waiting() is true while an owner has a queued
