@@ -399,6 +399,8 @@ verdict_pass(struct pool *p)
 		list_unlink(&p->queue, victim);
 		p->nqueued--;
 		o->queued--;
+		if (r->kind == POOL_REQ_CLAIM)
+			o->claimed = false;     /* a failed claim is no shot */
 		r->failed = true;
 		r->err = msg;
 		list_append(&p->grants, r);
@@ -506,6 +508,8 @@ pool_admit(struct pool *p, uint64_t owner, struct resource_amount overhead,
 	struct pool_req *r;
 	char label[512], c[AMOUNT_TEXT];
 
+	if (what == NULL)
+		what = "file";
 	if (declared_claim != NULL)
 		need = pool_amount_add(need, *declared_claim);
 	if (!pool_amount_fits(need, p->total)) {
@@ -594,6 +598,8 @@ pool_reserve(struct pool *p, uint64_t owner, struct resource_amount amount,
 	struct pool_owner *o;
 	struct pool_req *r;
 
+	if (what == NULL)
+		what = "reserve";
 	if ((o = owner_or_enomem(p, owner, err)) == NULL)
 		return POOL_FAILED;
 	if (o->claim_active) {

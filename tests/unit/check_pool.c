@@ -454,6 +454,26 @@ START_TEST(verdict_when_the_last_free_holder_leaves)
 	ck_assert_uint_eq(pool_pending_count(p), 1);
 	pool_free(p);
 
+	/* A claim that the verdict fails does not spend the one shot. */
+	p = pool_new(ra(4 * GIB, 2));
+	ck_assert_int_eq(pool_reserve(p, 1, boot, 1, "a1", &err), POOL_GRANTED);
+	ck_assert_int_eq(pool_reserve(p, 2, boot, 1, "b1", &err), POOL_GRANTED);
+	ck_assert_int_eq(pool_reserve(p, 3, ra(1 * MIB, 0), 1, "c1", &err),
+	    POOL_GRANTED);
+	ck_assert_int_eq(pool_reserve(p, 2, boot, 2, "b2", &err), POOL_QUEUED);
+	ck_assert_int_eq(pool_claim(p, 1, ra(0, 2), 7, &err), POOL_QUEUED);
+	pool_release_all(p, 3, NULL);
+	ck_assert_int_eq(pool_next_grant(p, &g), 1);
+	ck_assert_int_eq(g.status, POOL_FAILED);
+	ck_assert_int_eq(g.kind, POOL_REQ_CLAIM);
+	ck_assert_uint_eq(g.cookie, 7);
+	free(g.message);
+	ck_assert_int_eq(pool_claim(p, 1, ra(0, 2), 8, &err), POOL_FAILED);
+	ck_assert_ptr_nonnull(strstr(err, "the pool is deadlocked: 2 files"));
+	free(err);
+	err = NULL;
+	pool_free(p);
+
 	/* Anonymous holdings switch the verdict off. */
 	p = pool_new(ra(4 * GIB, 2));
 	ck_assert_int_eq(pool_reserve(p, POOL_ANON, ra(0, 1), 0, "anon", &err),
