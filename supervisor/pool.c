@@ -12,8 +12,11 @@
 
 #define AMOUNT_TEXT 64
 
+struct pool_owner;
+
 struct pool_req {
 	struct pool_req *next;
+	struct pool_owner *o;           /* outlives its queued requests */
 	enum pool_req_kind kind;
 	uint64_t owner;
 	uint64_t cookie;
@@ -21,7 +24,11 @@ struct pool_req {
 	struct resource_amount take;    /* what the pool gives */
 	bool has_claim;                 /* admit: take includes a declared claim */
 	struct resource_amount claim;
-	unsigned overtaken;
+	/* Times younger requests were granted first (pool_overtaken()):
+	 * counted lazily so a sweep over a long queue stays linear. */
+	uint64_t swept;         /* overtaken during grant sweeps */
+	uint64_t imm_base;      /* p->immediate when it was queued */
+	uint64_t mark;          /* sweep-local: grants before it was skipped */
 	bool failed;                    /* a verdict on the standing queue */
 	char *err;                      /* its message, handed to the caller */
 };
@@ -47,8 +54,9 @@ struct req_list {
 struct pool {
 	struct resource_amount total;
 	struct resource_amount available;
-	struct pool_owner *owners;
+	struct pool_owner **owners;     /* each its own allocation */
 	size_t nowners, capowners;
+	uint64_t immediate;             /* grants made without queueing */
 	struct req_list queue;          /* waiting, oldest first */
 	struct req_list grants;         /* granted, not yet taken */
 	size_t nqueued;
@@ -149,8 +157,8 @@ static struct pool_owner *
 owner_find(const struct pool *p, uint64_t id)
 {
 	for (size_t i = 0; i < p->nowners; i++)
-		if (p->owners[i].id == id)
-			return &p->owners[i];
+		if (p->owners[i]->id == id)
+			return p->owners[i];
 	return NULL;
 }
 
@@ -163,16 +171,18 @@ owner_get(struct pool *p, uint64_t id)
 		return o;
 	if (p->nowners == p->capowners) {
 		size_t cap = p->capowners ? p->capowners * 2 : 16;
-		struct pool_owner *n = reallocarray(p->owners, cap, sizeof(*n));
+		struct pool_owner **n = reallocarray(p->owners, cap,
+		    sizeof(*n));
 
 		if (n == NULL)
 			return NULL;
 		p->owners = n;
 		p->capowners = cap;
 	}
-	o = &p->owners[p->nowners++];
-	memset(o, 0, sizeof(*o));
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return NULL;
 	o->id = id;
+	p->owners[p->nowners++] = o;
 	return o;
 }
 
@@ -226,31 +236,29 @@ list_free(struct req_list *l)
 
 /* ---- granting ---- */
 
+static uint64_t
+overtaken(const struct pool *p, const struct pool_req *r)
+{
+	return r->swept + (p->immediate - r->imm_base);
+}
+
 /* A queued request overtaken this often holds back new files (pool.h). */
 static bool
-barrier_before(const struct pool *p, const struct pool_req *stop)
+barrier_exists(const struct pool *p)
 {
-	for (const struct pool_req *r = p->queue.head; r != stop; r = r->next)
-		if (r->overtaken >= POOL_OVERTAKE_LIMIT)
+	for (const struct pool_req *r = p->queue.head; r; r = r->next)
+		if (overtaken(p, r) >= POOL_OVERTAKE_LIMIT)
 			return true;
 	return false;
 }
 
+/* For a request younger than everything queued. */
 static bool
-may_grant(const struct pool *p, const struct pool_owner *o,
-    struct resource_amount take, const struct pool_req *stop)
+may_grant_now(const struct pool *p, const struct pool_owner *o,
+    struct resource_amount take)
 {
 	return pool_amount_fits(take, p->available) &&
-	    (owner_holds(o) || !barrier_before(p, stop));
-}
-
-/* Everything queued before stop was just overtaken. */
-static void
-mark_overtaken(struct pool *p, const struct pool_req *stop)
-{
-	for (struct pool_req *r = p->queue.head; r != stop; r = r->next)
-		if (r->overtaken < UINT32_MAX)
-			r->overtaken++;
+	    (owner_holds(o) || !barrier_exists(p));
 }
 
 static void
@@ -286,27 +294,43 @@ owner_mid_file(const struct pool_owner *o)
 	    o->claim_reserved;
 }
 
+/*
+ * One pass over the queue, oldest first.  `granted` counts this pass's
+ * grants; a skipped request remembers how many came before it, so at the
+ * end it learns how often it was overtaken, and `barrier_at` is the grant
+ * count at which the first skipped request reaches the overtake limit.
+ */
 static void
 grant_sweep(struct pool *p, bool mid_file_only)
 {
-	struct pool_req **pp = &p->queue.head;
+	struct pool_req **pp = &p->queue.head, *r;
+	uint64_t granted = 0, barrier_at = UINT64_MAX, ov;
 
-	while (*pp != NULL) {
-		struct pool_req *r = *pp;
-		struct pool_owner *o = owner_find(p, r->owner);
+	while ((r = *pp) != NULL) {
+		struct pool_owner *o = r->o;
 
 		if ((mid_file_only && !owner_mid_file(o)) ||
-		    !may_grant(p, o, r->take, r)) {
+		    !pool_amount_fits(r->take, p->available) ||
+		    (!owner_holds(o) && granted >= barrier_at)) {
+			ov = overtaken(p, r);
+			r->mark = granted;
+			if (ov >= POOL_OVERTAKE_LIMIT)
+				barrier_at = granted;
+			else if (granted + POOL_OVERTAKE_LIMIT - ov < barrier_at)
+				barrier_at = granted + POOL_OVERTAKE_LIMIT - ov;
 			pp = &r->next;
 			continue;
 		}
-		mark_overtaken(p, r);
+		granted++;
 		list_unlink(&p->queue, pp);
 		p->nqueued--;
 		o->queued--;
 		apply_grant(p, o, r);
 		list_append(&p->grants, r);
 	}
+	if (granted > 0)
+		for (r = p->queue.head; r != NULL; r = r->next)
+			r->swept += granted - r->mark;
 }
 
 /*
@@ -340,7 +364,7 @@ deadlocked(const struct pool *p, const struct pool_owner *self,
 	    pool_amount_fits(take, p->available))
 		return false;
 	for (size_t i = 0; i < p->nowners; i++) {
-		const struct pool_owner *o = &p->owners[i];
+		const struct pool_owner *o = p->owners[i];
 
 		if (!owner_holds(o))
 			continue;
@@ -355,7 +379,7 @@ deadlocked(const struct pool *p, const struct pool_owner *self,
 			continue;
 		}
 		/* A holder's request that fits is about to be granted. */
-		if (owner_holds(owner_find(p, q->owner)))
+		if (owner_holds(q->o))
 			return false;
 	}
 	pool_amount_format(held, x, sizeof(x));
@@ -388,12 +412,12 @@ verdict_pass(struct pool *p)
 		char *msg = NULL;
 
 		for (pp = &p->queue.head; *pp != NULL; pp = &(*pp)->next)
-			if (owner_holds(owner_find(p, (*pp)->owner)))
+			if (owner_holds((*pp)->o))
 				victim = pp;
 		if (victim == NULL)
 			return;
 		r = *victim;
-		o = owner_find(p, r->owner);
+		o = r->o;
 		if (!deadlocked(p, o, r->take, true, &msg))
 			return;
 		list_unlink(&p->queue, victim);
@@ -422,8 +446,9 @@ settle(struct pool *p)
 static enum pool_status
 submit(struct pool *p, struct pool_owner *o, struct pool_req *r, char **err)
 {
-	if (may_grant(p, o, r->take, NULL)) {
-		mark_overtaken(p, NULL);
+	r->o = o;
+	if (may_grant_now(p, o, r->take)) {
+		p->immediate++;
 		apply_grant(p, o, r);
 		free(r);
 		return POOL_GRANTED;
@@ -432,6 +457,7 @@ submit(struct pool *p, struct pool_owner *o, struct pool_req *r, char **err)
 		free(r);
 		return POOL_FAILED;
 	}
+	r->imm_base = p->immediate;
 	list_append(&p->queue, r);
 	p->nqueued++;
 	o->queued++;
@@ -494,6 +520,8 @@ pool_free(struct pool *p)
 		return;
 	list_free(&p->queue);
 	list_free(&p->grants);
+	for (size_t i = 0; i < p->nowners; i++)
+		free(p->owners[i]);
 	free(p->owners);
 	free(p);
 }
@@ -697,7 +725,12 @@ pool_release_all(struct pool *p, uint64_t owner, struct pool_owner_end *end)
 	/* Cannot exceed the total unless a caller released twice; cap it
 	 * anyway so pool_state never reports more than exists. */
 	p->available = amount_min(p->available, p->total);
-	*o = p->owners[--p->nowners];
+	for (size_t i = 0; i < p->nowners; i++)
+		if (p->owners[i] == o) {
+			p->owners[i] = p->owners[--p->nowners];
+			break;
+		}
+	free(o);
 	settle(p);
 out:
 	if (end != NULL)
@@ -730,7 +763,7 @@ pool_would_block(const struct pool *p, uint64_t owner,
 
 	if (o != NULL && o->claim_active)
 		return false;   /* answered from the claim, never queued */
-	return !may_grant(p, o, amount, NULL);
+	return !may_grant_now(p, o, amount);
 }
 
 void
