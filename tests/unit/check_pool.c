@@ -643,6 +643,41 @@ START_TEST(no_starvation_of_large_admit)
 }
 END_TEST
 
+START_TEST(no_starvation_across_sweeps)
+{
+	struct pool *p = pool_new(ra(4 * GIB, 4));
+	struct resource_amount small = ra(50 * MIB, 1);
+	char *err = NULL;
+
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(pool_reserve(p, 1, ra(0, 1), 1, "vm", &err),
+		    POOL_GRANTED);
+	ck_assert_int_eq(pool_admit(p, 2, ra(50 * MIB, 2), NULL, "file `big`",
+	    &err), POOL_QUEUED);
+	for (uint64_t o = 100; o < 110; o++)
+		ck_assert_int_eq(pool_admit(p, o, small, NULL, "file", &err),
+		    POOL_QUEUED);
+	/* One cpu comes free: the small files pass the big one in turn. */
+	ck_assert_int_eq(pool_release(p, 1, ra(0, 1), &err), 0);
+	for (uint64_t o = 100; o < 100 + POOL_OVERTAKE_LIMIT; o++) {
+		expect_grant(p, POOL_REQ_ADMIT, o, 0);
+		expect_no_grant(p);
+		pool_release_all(p, o, NULL);
+	}
+	/* Overtaken 8 times: the next small file waits although it fits. */
+	expect_no_grant(p);
+	ck_assert_uint_eq(pool_pending_count(p), 3);
+	ck_assert_int_eq(pool_release(p, 1, ra(0, 1), &err), 0);
+	expect_grant(p, POOL_REQ_ADMIT, 2, 0);
+	expect_no_grant(p);
+	pool_release_all(p, 2, NULL);
+	expect_grant(p, POOL_REQ_ADMIT, 100 + POOL_OVERTAKE_LIMIT, 0);
+	expect_grant(p, POOL_REQ_ADMIT, 101 + POOL_OVERTAKE_LIMIT, 0);
+	expect_no_grant(p);
+	pool_free(p);
+}
+END_TEST
+
 /*
  * Random runs against a model of synchronous runners: whatever happens,
  * the pool never hands out more than it has, accounts for every byte,
@@ -919,6 +954,7 @@ main(void)
 	tcase_add_test(tc, claimed_pair_never_deadlocks);
 	tcase_add_test(tc, release_all_cleans_up);
 	tcase_add_test(tc, no_starvation_of_large_admit);
+	tcase_add_test(tc, no_starvation_across_sweeps);
 	tcase_add_test(tc, random_runs_keep_the_books);
 	tcase_add_test(tc, totals_from_options);
 	suite_add_tcase(s, tc);
