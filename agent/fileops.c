@@ -440,6 +440,8 @@ op_tail(struct agent *a, struct req *r, struct args *g, const char *path)
 	} else if (st->type == MSGPACK_OBJECT_MAP && mp_get(st, "offset") &&
 	    mp_obj_i64(mp_get(st, "offset"), &off) == 0) {
 		mode = 2;
+	} else if (mp_obj_i64(st, &off) == 0) {
+		mode = 2;               /* a bare integer is an offset too */
 	} else {
 		args_bad(g, "start must be \"beginning\", \"end\" or "
 		    "{offset = n}");

@@ -470,6 +470,15 @@ START_TEST(exec_forms)
 	ck_assert(mp_get(v, "stdout_truncated")->via.boolean);
 	ck_assert(!mp_get(v, "stderr_truncated")->via.boolean);
 
+	{
+		int64_t t0 = now_ms();
+
+		sh_exec(&g, 10, "sleep 2 & echo bg");
+		v = ok_value(rx(&g), 10, "exec_result");
+		ck_bin(mp_get(v, "stdout"), "bg\n", 3);
+		ck_assert_int_lt(now_ms() - t0, 1500);
+	}
+
 	pk = rq(&g, 9, "exec", 3);
 	mp_kv_str(pk, "cmd", "true");
 	mp_kv_bool(pk, "shell", true);
@@ -889,6 +898,7 @@ cancel(struct ag *g, uint64_t id, uint64_t stream)
 START_TEST(tail_file_modes)
 {
 	struct ag g;
+	msgpack_packer *pk;
 	char p[512], want[1024];
 
 	ag_start(&g);
@@ -916,6 +926,15 @@ START_TEST(tail_file_modes)
 	cancel(&g, 11, 10);
 	ck_assert_int_eq(tail(&g, 12, p, NULL, 500), 12);
 	cancel(&g, 13, 12);
+	/* a bare integer start */
+	pk = rq(&g, 12, "tail_file", 2);
+	mp_kv_str(pk, "path", p);
+	mp_kv_i64(pk, "start", -1);
+	tx(&g);
+	ck_assert_int_eq(geti(ok_value(rx(&g), 12, "tail_file_result"),
+	    "offset"), 11);
+	ck_frame(&g, 12, "!");
+	cancel(&g, 13, 12);
 	/* cancelling again is a no-op */
 	mp_kv_u64(rq(&g, 14, "cancel", 1), "stream", 12);
 	tx(&g);
@@ -926,6 +945,12 @@ START_TEST(tail_file_modes)
 	snprintf(want, sizeof(want),
 	    "tail_file /no/such/log: No such file or directory");
 	ck_err(rx(&g), 15, "tail_file_result", ENOENT, want);
+	pk = rq(&g, 16, "tail_file", 2);
+	mp_kv_str(pk, "path", p);
+	mp_kv_str(pk, "start", "middle");
+	tx(&g);
+	ck_agent_error(rx(&g), 16, "bad_request", "tail_file: start must be "
+	    "\"beginning\", \"end\" or {offset = n}");
 	ag_close(&g);
 }
 END_TEST
