@@ -55,6 +55,11 @@ run_case() { # name opts file
 		echo "FAIL $1: fake_supervisor exited $rc"; cat "$work/$1.err"
 		ok=1
 	fi
+	# Nothing on the runner's stdout/stderr (sanitizer reports land here).
+	if [ "$1" != print ] && [ -s "$work/$1.child" ]; then
+		echo "FAIL $1: runner wrote to stdout/stderr:"; cat "$work/$1.child"
+		ok=1
+	fi
 	if [ $update -eq 1 ]; then
 		cp "$out" "expected/$1.out"
 	elif ! diff -u "expected/$1.out" "$out"; then
