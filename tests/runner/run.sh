@@ -42,6 +42,8 @@ claim||claim
 claim_in_test||claim_in_test
 claim_refused|--claim-err pool_too_small|claim_refused
 print||print
+start_v2|--start-v 2|basic
+hangup|--close-after 4|long
 '
 
 run_case() { # name opts file
@@ -56,7 +58,8 @@ run_case() { # name opts file
 		ok=1
 	fi
 	# Nothing on the runner's stdout/stderr (sanitizer reports land here).
-	if [ "$1" != print ] && [ -s "$work/$1.child" ]; then
+	case "$1" in print|start_v2|hangup) ;; *) false ;; esac ||
+	if [ -s "$work/$1.child" ]; then
 		echo "FAIL $1: runner wrote to stdout/stderr:"; cat "$work/$1.child"
 		ok=1
 	fi
@@ -81,6 +84,12 @@ if [ "$(cat "$work/print.child")" != "from the chunk
 from a test" ]; then
 	echo "FAIL print: runner stdout was:"; cat "$work/print.child"; fail=1
 fi
+
+# A bad `start` and a supervisor that hangs up: a clear line, exit 1.
+[ "$(cat "$work/start_v2.child")" = "provium --runner: \`start.v\` is not 1 (runner channel version mismatch)" ] ||
+	{ echo "FAIL start_v2:"; cat "$work/start_v2.child"; fail=1; }
+[ "$(cat "$work/hangup.child")" = "provium --runner: runner channel: i/o error: Broken pipe" ] ||
+	{ echo "FAIL hangup:"; cat "$work/hangup.child"; fail=1; }
 
 # Timeouts are enforced promptly: the whole timeout file (5 x ~100-300 ms)
 # must take well under the 5 s a missed deadline would cost.
