@@ -75,6 +75,15 @@ runner_push_root_lab(lua_State *L, struct runner *r)
 }
 
 void
+runner_push_current_lab(lua_State *L, struct runner *r)
+{
+	if (r->scope_lab_ref != LUA_NOREF)
+		lua_rawgeti(L, LUA_REGISTRYINDEX, r->scope_lab_ref);
+	else
+		runner_push_root_lab(L, r);
+}
+
+void
 runner_lab_add_methods(lua_State *L, const luaL_Reg *fns)
 {
 	lua_getfield(L, LUA_REGISTRYINDEX, LAB_METHODS);

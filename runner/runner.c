@@ -364,6 +364,8 @@ run_test(lua_State *L, struct runner *r, const struct runner_test *t)
 	runner_push_root_lab(L, r);
 	runner_lab_new(L, r->scope_name ? r->scope_name : "test", -1);
 	lua_remove(L, -2);
+	lua_pushvalue(L, -1);
+	r->scope_lab_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	lua_setglobal(L, "provium");
 	for (size_t i = 0; runner_exts[i] != NULL; i++)
 		if (runner_exts[i]->scope_begin != NULL)
@@ -408,6 +410,8 @@ run_test(lua_State *L, struct runner *r, const struct runner_test *t)
 	/* Restore the file's `provium` (saved under the body's values). */
 	lua_pushvalue(L, top + 2);
 	lua_setglobal(L, "provium");
+	luaL_unref(L, LUA_REGISTRYINDEX, r->scope_lab_ref);
+	r->scope_lab_ref = LUA_NOREF;
 	lua_settop(L, top);
 }
 
@@ -451,7 +455,8 @@ on_sigpipe(int sig)
 int
 runner_main(int argc, char **argv)
 {
-	struct runner r = { .fd = RUNNER_CHANNEL_FD };
+	struct runner r = { .fd = RUNNER_CHANNEL_FD,
+	    .scope_lab_ref = LUA_NOREF };
 	struct sigaction sa = { .sa_handler = on_sigpipe };
 	msgpack_sbuffer sb;
 	msgpack_packer pk;

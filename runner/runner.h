@@ -128,9 +128,17 @@ const char *runner_scope_name(const struct runner *r);
 bool runner_test_timed_out(const struct runner *r);
 bool runner_reset_between_tests(const struct runner *r);
 
+/* Starts a report: sbuffer + packer initialised, a map of nfields + 1
+ * entries begun and `t` written.  Pack the nfields key/value pairs, call
+ * runner_send(), then msgpack_sbuffer_destroy(sb). */
+void runner_pack_begin(msgpack_sbuffer *sb, msgpack_packer *pk,
+    const char *t, size_t nfields);
 int runner_send(struct runner *r, const msgpack_sbuffer *sb);
+/* t: "claim" or "reserve" (what: e.g. "vm `web`"; NULL for claim). */
 int runner_request(struct runner *r, const char *t, uint64_t memory_bytes,
     unsigned cpus, const char *what, char **err);
+/* `release` of an earlier reserve. */
+int runner_release(struct runner *r, uint64_t memory_bytes, unsigned cpus);
 int64_t runner_deadline_ms(struct runner *r);
 void runner_raise_timeout(lua_State *L, struct runner *r);
 
@@ -146,5 +154,7 @@ const char *runner_lab_name(lua_State *L, int idx);   /* checks the type */
 void runner_lab_push_parent(lua_State *L, int idx);   /* lab or nil */
 void runner_lab_push_data(lua_State *L, int idx);     /* extension table */
 void runner_push_root_lab(lua_State *L, struct runner *r);
+/* The running test's scope lab, or the root lab at file scope. */
+void runner_push_current_lab(lua_State *L, struct runner *r);
 
 #endif
