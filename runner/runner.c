@@ -144,8 +144,14 @@ setup(lua_State *L)
 	    lua_tostring(L, -1));
 	lua_setfield(L, -3, "path");
 	lua_pop(L, 2);
-	lua_pushstring(L, r->path);
-	lua_setglobal(L, "_PROVIUM_SOURCE_PATH");
+	/* Upstream's absolute path of the file, for path-relative helpers. */
+	{
+		char *abs = realpath(r->path, NULL);
+
+		lua_pushstring(L, abs != NULL ? abs : r->path);
+		free(abs);
+		lua_setglobal(L, "_PROVIUM_SOURCE_PATH");
+	}
 	for (size_t i = 0; runner_exts[i] != NULL; i++) {
 		const struct runner_ext *e = runner_exts[i];
 
@@ -379,6 +385,7 @@ run_test(lua_State *L, struct runner *r, const struct runner_test *t)
 	runner_push_t(L, r, meta);
 	status = docall(L, r, 1);
 	ns = runner_now_ns() - start;
+	lua_sethook(L, timeout_hook, LUA_MASKCOUNT, RUNNER_HOOK_COUNT);
 	if (r->deadline_ns != 0 && runner_now_ns() >= r->deadline_ns)
 		r->timed_out = true;   /* returned late from blocking C code */
 	r->deadline_ns = 0;

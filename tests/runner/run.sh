@@ -47,6 +47,7 @@ print||print
 start_v2|--start-v 2|basic
 hangup|--close-after 4|long
 ext||ext|provium_runner_demo
+missing||missing
 '
 
 run_case() { # name opts file runner
