@@ -33,9 +33,11 @@
  * Extensions (the VM/lab API, fixtures, ...)
  * ------------------------------------------------------------------------
  * An extension is a `struct runner_ext` listed in runner/exts.c.  Every
- * hook is optional (NULL).  Hooks run with the Lua stack balanced and must
- * leave it so.  Hooks other than open() must not raise Lua errors (they
- * run outside any pcall of the runner): call Lua through lua_pcall.
+ * hook is optional (NULL).  Hooks run inside a lua_pcall with the Lua
+ * stack to themselves.  A hook that raises is reported: an error in
+ * scope_begin/scope_end fails the current test with "runner: extension
+ * `<name>` <hook>: <message>" (unless it already failed), one in
+ * file_end is printed on stderr.
  *
  *   open(L, r)            before the chunk runs, after the framework
  *                         globals exist.  Add methods to the lab here with
@@ -68,12 +70,12 @@
  *                         runner then stops after the current test).
  *   runner_request(...)   `claim` / `reserve` round trip: sends the request
  *                         with a fresh id and blocks until its `_ok`/`_err`.
- *                         0 ok; -1 with *err malloc'd ("lab claim refused:
- *                         <supervisor message>" style is up to the caller:
- *                         *err is the supervisor's message verbatim, or a
- *                         channel error).  Time spent blocked is not
- *                         charged to the current test's timeout (upstream:
- *                         queueing is excused), the deadline moves on.
+ *                         0 ok; -1 with *err malloc'd: the supervisor's
+ *                         `message` verbatim, or a channel error.  Time
+ *                         spent blocked is not charged to the current
+ *                         test's timeout (upstream: queueing is excused):
+ *                         the deadline moves on.  provium:claim{} is built
+ *                         in and uses it.
  *   runner_deadline_ms(r) ms left before the current test's timeout, 0 if
  *                         already past, -1 if there is no deadline (also at
  *                         file scope).  Blocking C code must wait at most

@@ -9,6 +9,8 @@
  * Lua: provium:demo_boot(name) reserves 1 MiB + 1 cpu, reports
  * vm_spawned, and records the VM in the current lab; provium.<name>
  * finds it (walking parents); provium:demo_block(secs) sleeps in C.
+ * Setting the global DEMO_FAIL_HOOK to a hook's name makes that hook
+ * raise once.
  */
 #include <poll.h>
 #include <stdio.h>
@@ -19,6 +21,19 @@
 #include "runner/runner.h"
 
 static unsigned next_cid = 100;
+
+static void
+maybe_fail(lua_State *L, const char *hook)
+{
+	lua_getglobal(L, "DEMO_FAIL_HOOK");
+	if (lua_type(L, -1) == LUA_TSTRING &&
+	    strcmp(lua_tostring(L, -1), hook) == 0) {
+		lua_pushnil(L);
+		lua_setglobal(L, "DEMO_FAIL_HOOK");
+		luaL_error(L, "demo %s failed", hook);
+	}
+	lua_pop(L, 1);
+}
 
 static int
 demo_boot(lua_State *L)
@@ -125,6 +140,7 @@ demo_open(lua_State *L, struct runner *r)
 static void
 demo_scope_begin(lua_State *L, struct runner *r, const char *name)
 {
+	maybe_fail(L, "scope_begin");
 	lua_getglobal(L, "provium");
 	fprintf(stderr, "scope_begin %s: %s scope=%s timeout=%s\n", name,
 	    runner_lab_name(L, -1), runner_scope_name(r),
@@ -140,6 +156,7 @@ demo_scope_end(lua_State *L, struct runner *r, const char *name)
 	runner_push_current_lab(L, r);
 	shutdown_lab(L, r);
 	lua_pop(L, 1);
+	maybe_fail(L, "scope_end");
 }
 
 static void
@@ -150,6 +167,7 @@ demo_file_end(lua_State *L, struct runner *r)
 	runner_push_root_lab(L, r);
 	shutdown_lab(L, r);
 	lua_pop(L, 1);
+	maybe_fail(L, "file_end");
 }
 
 static char *
