@@ -85,6 +85,11 @@ const char *runner_select(lua_State *L, int meta_idx,
     const struct runner_filter *f, char *buf, size_t n);
 bool runner_utf8_valid(const char *s, size_t n);
 
+/* runner/coro.c: coroutine.resume/wrap that keep the timeout hook. */
+void runner_coro_open(lua_State *L);
+/* runner/runner.c: set co's timeout hook iff a deadline is running. */
+void runner_sync_hook(lua_State *co, struct runner *r);
+
 /* runner/json.c: the `json` global. */
 void runner_json_open(lua_State *L);
 
