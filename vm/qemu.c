@@ -620,6 +620,17 @@ static char *build_cmdline(const struct vmm_boot_opts *o, bool microvm,
 		*err = strdup("out of memory");
 		return NULL;
 	}
+	/* The console log is ttyS0: boot messages and panics must reach it. */
+	if (!strstr(c, "console=ttyS0")) {
+		char *t = NULL;
+		r = asprintf(&t, "%s%sconsole=ttyS0", c, *c ? " " : "");
+		free(c);
+		if (r < 0) {
+			*err = strdup("out of memory");
+			return NULL;
+		}
+		c = t;
+	}
 	if (microvm && !strstr(c, "tsc_early_khz=")) {
 		char *t = NULL;
 		r = asprintf(&t, "%s tsc_early_khz=%lu", c, tsc_khz);
@@ -639,7 +650,7 @@ static char *build_cmdline(const struct vmm_boot_opts *o, bool microvm,
 }
 
 static int build_args(struct args *a, const struct vmm_boot_opts *o,
-    struct qemu_vm *v, const char *initrd, const char *cmdline,
+    const char *initrd, const char *cmdline,
     enum accel_mode accel, bool microvm, char **err)
 {
 	uint64_t mem = o->memory_bytes ? o->memory_bytes : VMM_DEFAULT_MEMORY;
@@ -713,7 +724,6 @@ static int build_args(struct args *a, const struct vmm_boot_opts *o,
 		argf(a, "exec:zstd -q -dc < %s", q);
 		free(q);
 	}
-	(void)v;
 	if (a->failed) {
 		*err = strdup("out of memory");
 		return -1;
@@ -806,8 +816,6 @@ static int q_boot(const struct vmm_boot_opts *o, struct vmm_vm **out,
 	unsigned long tsc_khz = host_tsc_khz();
 	bool microvm = machine && *machine ? strcmp(machine, "microvm") == 0 :
 	    tsc_khz != 0;
-	if (microvm && !tsc_khz)
-		tsc_khz = 0;   /* forced microvm without a known TSC: no hint */
 	if (!o->restore_from) {
 		if (overlay_initrd(p, &initrd, err) < 0)
 			goto fail;
@@ -829,7 +837,7 @@ static int q_boot(const struct vmm_boot_opts *o, struct vmm_vm **out,
 		if (!cmdline)
 			goto fail;
 	}
-	if (build_args(&a, o, v, initrd, cmdline, accel, microvm, err) < 0)
+	if (build_args(&a, o, initrd, cmdline, accel, microvm, err) < 0)
 		goto fail;
 	if (o->verbose) {
 		fprintf(stderr, "provium: VM `%s` (cid %u):", v->name, v->cid);
