@@ -56,6 +56,18 @@ out=$(PROVIUM_AGENT=$TMPDIR/fake-agent "$tool" hello --append "rdinit=/init" \
 	--expect-fail "already has \`rdinit=/init\`")
 echo "$out" | head -n 2
 
+echo "== runner SIGKILLed mid-boot: its QEMU dies too"
+PROVIUM_AGENT=$TMPDIR/fake-agent "$tool" hello >/dev/null 2>&1 &
+pid=$!
+sleep 1
+kill -9 "$pid"
+wait "$pid" || true
+sleep 0.5
+if pgrep -f "qemu-system-x86_64.*$TMPDIR" >/dev/null; then
+	fail "QEMU outlived its runner"
+fi
+# Its scratch dir stays until the next boot sweeps it (below).
+
 echo "== the real agent: hello_ok, boot files read back"
 if PROVIUM_AGENT=$real_agent "$tool" hello --check-files \
 	--file /etc/provium-boot-file="content 1" --file /root/deep/dir/f2=x \
