@@ -95,7 +95,7 @@ req_ok_nil(struct agent *a, struct req *r)
 	req_finish(a, r);
 }
 
-static void
+static void __attribute__((format(printf, 3, 0)))
 req_verr(struct req *r, int err, const char *fmt, va_list ap)
 {
 	char msg[512];

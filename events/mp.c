@@ -201,6 +201,10 @@ mp_obj_strdup(const msgpack_object *o)
 	size_t n;
 	char *s;
 
+	if (o == NULL) {                /* a mp_get() miss */
+		errno = ENOENT;
+		return NULL;
+	}
 	if (o->type == MSGPACK_OBJECT_STR) {
 		p = o->via.str.ptr;
 		n = o->via.str.size;

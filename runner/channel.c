@@ -308,6 +308,7 @@ runner_parse_start(struct runner *r, const msgpack_object *m, char **err)
 {
 	const msgpack_object *opts;
 	const char *bad = NULL;
+	const msgpack_object *po = mp_get(m, "path");
 	uint64_t v;
 	char *slash;
 
@@ -315,9 +316,12 @@ runner_parse_start(struct runner *r, const msgpack_object *m, char **err)
 		bad = "first frame is not `start`";
 	else if (mp_get_u64(m, "v", &v) != 0 || v != 1)
 		bad = "`start.v` is not 1 (runner channel version mismatch)";
-	else if ((r->path = mp_obj_strdup(mp_get(m, "path"))) == NULL ||
-	    mp_get(m, "path")->type != MSGPACK_OBJECT_STR)
+	else if (po == NULL || po->type != MSGPACK_OBJECT_STR ||
+	    (r->path = mp_obj_strdup(po)) == NULL)
 		bad = "`start.path` missing or not a string";
+	/* Found by fuzz_runner_channel: "" overflowed the dir below. */
+	else if (r->path[0] == '\0' || strlen(r->path) != po->via.str.size)
+		bad = "`start.path` is empty or contains a NUL byte";
 	if (bad == NULL) {
 		const msgpack_object *d = mp_get(m, "display");
 
@@ -351,17 +355,16 @@ runner_parse_start(struct runner *r, const msgpack_object *m, char **err)
 	r->opts.accel = r->accel;
 	r->opts.config = r->config;
 	r->opts.include_slow = r->filter.include_slow;
-	r->dir = strdup(r->path);
+	slash = strrchr(r->path, '/');
+	r->dir = strdup(slash != NULL ? r->path : ".");
 	if (r->dir == NULL) {
 		*err = strdup("out of memory");
 		return -1;
 	}
 	slash = strrchr(r->dir, '/');
-	if (slash == NULL)
-		strcpy(r->dir, ".");
-	else if (slash == r->dir)
+	if (slash == r->dir)
 		slash[1] = '\0';
-	else
+	else if (slash != NULL)
 		*slash = '\0';
 	return 0;
 }

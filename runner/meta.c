@@ -17,8 +17,11 @@
 bool
 runner_utf8_valid(const char *s, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)s, *e = p + n;
+	const unsigned char *p = (const unsigned char *)s, *e;
 
+	if (n == 0)
+		return true;            /* s may be NULL */
+	e = p + n;
 	while (p < e) {
 		unsigned c = *p;
 		size_t len, i;

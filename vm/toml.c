@@ -25,6 +25,7 @@ struct tp {
 	int depth;
 };
 
+__attribute__((format(printf, 1, 0)))
 static char *xvasprintf(const char *fmt, va_list ap)
 {
 	char *s = NULL;
