@@ -272,6 +272,9 @@ void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int agent_serve(struct agent *a);
 void agent_reset_session(struct agent *a);
 
+/* Host mode (privs.c): drop every capability; -1 with a message in err. */
+int agent_drop_privs(char *err, size_t n);
+
 /* Guest PID 1 (guest.c): mounts and modules; then the port fd or -1. */
 void guest_setup(void);
 int guest_init(void);

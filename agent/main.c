@@ -112,6 +112,14 @@ main(int argc, char **argv)
 		    "Try `provium-agent --help`.\n");
 		return 2;
 	}
+	if (a.mode == AGENT_FD) {
+		char err[200];
+
+		if (agent_drop_privs(err, sizeof(err)) != 0) {
+			fprintf(stderr, "provium-agent: %s\n", err);
+			return 1;
+		}
+	}
 	a.fd = fd;
 	return agent_serve(&a);
 }

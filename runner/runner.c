@@ -16,6 +16,7 @@
 #include "events/frame.h"
 #include "events/mp.h"
 #include "events/proto.h"
+#include "runner/privs.h"
 #include "runner/runner_int.h"
 
 #define TRACEBACK_KEY "provium.traceback"
@@ -546,6 +547,10 @@ runner_main(int argc, char **argv)
 		fprintf(stderr, "provium --runner: fd %d is not open: this mode "
 		    "is started by the supervisor\n", r.fd);
 		return 100;
+	}
+	if (privs_drop(NULL, 0, &err) != 0) {    /* docs/privileges.md */
+		fprintf(stderr, "provium --runner: %s\n", err);
+		return free(err), 100;
 	}
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGPIPE, &sa, NULL);

@@ -49,6 +49,7 @@ hangup|--close-after 4|long
 ext||ext|provium_runner_demo
 missing||missing
 coroutine||coroutine
+privs||privs
 '
 
 run_case() { # name opts file runner
