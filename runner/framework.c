@@ -63,6 +63,7 @@ fw_test(lua_State *L)
 	struct runner *r = runner_from_lua(L);
 	struct runner_test *t;
 	const char *name;
+	size_t len;
 	int fn;
 
 	if (r->cur != NULL)
@@ -70,7 +71,10 @@ fw_test(lua_State *L)
 		    "`%s`; declare tests at file scope", r->cur->name);
 	if (lua_type(L, 1) != LUA_TSTRING)
 		return luaL_error(L, "test(name, [meta,] fn): bad arguments");
-	name = lua_tostring(L, 1);
+	name = lua_tolstring(L, 1, &len);
+	if (strlen(name) != len)
+		return luaL_error(L, "test: name `%s\\0...` contains a NUL byte",
+		    name);
 	for (size_t i = 0; i < r->ntests; i++)
 		if (strcmp(r->tests[i].name, name) == 0)
 			return luaL_error(L, "test: duplicate name `%s` in this "

@@ -231,14 +231,37 @@ setup(lua_State *L)
 static int
 load_file(lua_State *L, struct runner *r)
 {
-	FILE *f = fopen(r->path, "rb");
+	/* O_NONBLOCK: a FIFO named like a test must not hang the runner. */
+	int fd = open(r->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	FILE *f = NULL;
 	char *buf = NULL, *start;
 	size_t len = 0, cap = 0, n;
+	struct stat st;
 	int status;
 
-	if (f == NULL) {
+	if (fd < 0 || fstat(fd, &st) != 0) {
 		lua_pushfstring(L, "cannot open %s: %s", r->path,
 		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return LUA_ERRFILE;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > RUNNER_FILE_MAX) {
+		if (S_ISREG(st.st_mode))
+			lua_pushfstring(L, "cannot load %s: %d MiB is over the "
+			    "%d MiB limit for a test file", r->path,
+			    (int)(st.st_size >> 20), (int)(RUNNER_FILE_MAX >> 20));
+		else
+			lua_pushfstring(L, "cannot load %s: %s", r->path,
+			    S_ISDIR(st.st_mode) ? "is a directory, not a test "
+			    "file" : "not a regular file");
+		close(fd);
+		return LUA_ERRFILE;
+	}
+	if ((f = fdopen(fd, "rb")) == NULL) {
+		lua_pushfstring(L, "cannot open %s: %s", r->path,
+		    strerror(errno));
+		close(fd);
 		return LUA_ERRFILE;
 	}
 	do {
@@ -256,7 +279,7 @@ load_file(lua_State *L, struct runner *r)
 		}
 		n = fread(buf + len, 1, cap - len, f);
 		len += n;
-	} while (n > 0);
+	} while (n > 0 && len <= RUNNER_FILE_MAX);   /* it may still grow */
 	if (ferror(f)) {
 		free(buf);
 		fclose(f);
@@ -265,6 +288,13 @@ load_file(lua_State *L, struct runner *r)
 		return LUA_ERRFILE;
 	}
 	fclose(f);
+	if (len > RUNNER_FILE_MAX) {
+		free(buf);
+		lua_pushfstring(L, "cannot load %s: it grew over the %d MiB "
+		    "limit for a test file while being read", r->path,
+		    (int)(RUNNER_FILE_MAX >> 20));
+		return LUA_ERRFILE;
+	}
 	start = buf;
 	/* A "#!" first line is skipped, keeping its newline for numbering. */
 	if (len > 0 && buf[0] == '#') {

@@ -50,6 +50,7 @@ ext||ext|provium_runner_demo
 missing||missing
 coroutine||coroutine
 privs||privs
+nulname||nulname
 '
 
 run_case() { # name opts file runner
@@ -97,6 +98,28 @@ ms=$(( ($(date +%s%N) - start) / 1000000 ))
 if [ "$ms" -gt 4000 ]; then
 	echo "FAIL timeout: the file took ${ms} ms"; fail=1
 fi
+
+# Broken test files (generated): each gets a clear chunk_error naming the
+# file, and the next file is unaffected.  $work is WORK in expected/.
+gen=$work/gen
+mkdir -p "$gen/dir.test.lua"
+printf 'test("x", function(t) end)\n' >"$gen/unreadable.test.lua"
+chmod 000 "$gen/unreadable.test.lua"
+mkfifo "$gen/fifo.test.lua"
+{ printf 'test("big", function(t) end)\n'
+  head -c 10485760 /dev/zero | tr '\0' '-' | fold -w 99 | sed 's/^/-- /'; } >"$gen/big10.test.lua"
+truncate -s 65M "$gen/big65.test.lua"
+for f in dir unreadable fifo big10 big65; do
+	out="$work/gen_$f.out"
+	"$fake" --timeout 20 --child-out "$work/gen_$f.child" \
+		"$BUILD/tests/tools/provium_runner" "$gen/$f.test.lua" 2>&1 |
+		sed "s|$work|WORK|g" >"$out"
+	[ $update -eq 1 ] && cp "$out" "expected/gen_$f.out"
+	diff -u "expected/gen_$f.out" "$out" ||
+		{ echo "FAIL gen_$f: message sequence differs (above)"; fail=1; }
+	[ -s "$work/gen_$f.child" ] &&
+		{ echo "FAIL gen_$f: runner wrote:"; cat "$work/gen_$f.child"; fail=1; }
+done
 
 # Without the supervisor: usage error and no fd 3.
 "$runner" >/dev/null 2>"$work/usage.err"; rc=$?
