@@ -268,6 +268,31 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+/*
+ * A directory that already existed must be ours and private: in a shared
+ * /tmp another user could have made it first (and put a symlink or a
+ * socket of its own in it).  One we own with group/other bits is fixed.
+ */
+int overlay_private_dir(const char *path, char **err)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0) {
+		(void)asprintf(err, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+		(void)asprintf(err, "%s: %s; refusing to use it (remove it or "
+		    "point TMPDIR elsewhere)", path, !S_ISDIR(st.st_mode) ?
+		    "not a directory" : "owned by another user");
+		return -1;
+	}
+	if ((st.st_mode & 077) != 0 && chmod(path, 0700) < 0) {
+		(void)asprintf(err, "%s: chmod 0700: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 char *overlay_scratch_root(char **err)
 {
 	const char *t = getenv("TMPDIR");
@@ -278,6 +303,10 @@ char *overlay_scratch_root(char **err)
 	}
 	if (mkdir_p(r, 0700) < 0) {
 		(void)asprintf(err, "%s: %s", r, strerror(errno));
+		free(r);
+		return NULL;
+	}
+	if (overlay_private_dir(r, err) < 0) {
 		free(r);
 		return NULL;
 	}
@@ -486,6 +515,8 @@ int overlay_initrd(const struct profile *p, char **path, char **err)
 		(void)asprintf(err, "%s: %s", dir, strerror(errno));
 		goto out;
 	}
+	if (overlay_private_dir(dir, err) < 0)
+		goto out;
 	if (access(*path, R_OK) == 0 ||
 	    write_atomic(*path, base, blen, c.buf, c.len, err) == 0)
 		rc = 0;

@@ -78,5 +78,8 @@ char *overlay_cmdline(const char *cmdline, char **err);
 
 /* $TMPDIR/provium-qemu (malloc'd), created if missing. */
 char *overlay_scratch_root(char **err);
+/* path must be a directory owned by us; group/other bits are cleared.
+ * -1 with *err "PATH: owned by another user; refusing ..." otherwise. */
+int overlay_private_dir(const char *path, char **err);
 
 #endif
