@@ -40,7 +40,14 @@ hdr_len(const uint8_t hdr[4])
 	    (uint32_t)hdr[2] << 8 | (uint32_t)hdr[3];
 }
 
-/* Called once the header is complete: check the cap, then allocate. */
+/*
+ * Called once the header is complete: check the cap, then allocate.  The
+ * body buffer grows with the bytes that actually arrive (doubling from
+ * 64 KiB), so a peer announcing a capped-size frame and sending nothing
+ * more costs 64 KiB, not the cap.
+ */
+#define FRAME_GROW_MIN 65536u
+
 static int
 start_body(struct frame_reader *r)
 {
@@ -50,12 +57,31 @@ start_body(struct frame_reader *r)
 		return FRAME_OVERSIZE;
 	r->body_len = len;
 	r->body_got = 0;
-	r->body = malloc(len ? len : 1);
+	r->body_cap = len < FRAME_GROW_MIN ? len : FRAME_GROW_MIN;
+	r->body = malloc(r->body_cap ? r->body_cap : 1);
 	if (r->body == NULL)
 		return FRAME_NOMEM;
 	if (len == 0)
 		r->have_frame = 1;
 	return FRAME_OK;
+}
+
+/* Room for more body bytes: how many may be stored now, 0 on ENOMEM. */
+static size_t
+body_room(struct frame_reader *r)
+{
+	if (r->body_got == r->body_cap) {
+		size_t ncap = r->body_cap * 2;
+		uint8_t *nb;
+
+		if (ncap > r->body_len)
+			ncap = r->body_len;
+		if ((nb = realloc(r->body, ncap)) == NULL)
+			return 0;
+		r->body = nb;
+		r->body_cap = ncap;
+	}
+	return r->body_cap - r->body_got;
 }
 
 int
@@ -85,7 +111,8 @@ frame_reader_feed(struct frame_reader *r, const void *buf, size_t len,
 				return FRAME_OK;
 			continue;
 		}
-		n = r->body_len - r->body_got;
+		if ((n = body_room(r)) == 0)
+			return FRAME_NOMEM;
 		if (n > len)
 			n = len;
 		memcpy(r->body + r->body_got, p, n);
@@ -109,8 +136,11 @@ frame_reader_read(struct frame_reader *r, int fd)
 		if (r->hdr_got < 4) {
 			n = read(fd, r->hdr + r->hdr_got, 4 - r->hdr_got);
 		} else {
-			n = read(fd, r->body + r->body_got,
-			    r->body_len - r->body_got);
+			size_t room = body_room(r);
+
+			if (room == 0)
+				return FRAME_NOMEM;
+			n = read(fd, r->body + r->body_got, room);
 		}
 		if (n < 0) {
 			if (errno == EINTR)
@@ -146,7 +176,7 @@ frame_reader_take(struct frame_reader *r, size_t *len)
 		return NULL;
 	*len = r->body_len;
 	r->body = NULL;
-	r->body_len = r->body_got = r->hdr_got = 0;
+	r->body_len = r->body_got = r->body_cap = r->hdr_got = 0;
 	r->have_frame = 0;
 	return b;
 }
@@ -156,7 +186,7 @@ frame_reader_clear(struct frame_reader *r)
 {
 	free(r->body);
 	r->body = NULL;
-	r->body_len = r->body_got = r->hdr_got = 0;
+	r->body_len = r->body_got = r->body_cap = r->hdr_got = 0;
 	r->have_frame = 0;
 }
 

@@ -42,6 +42,7 @@ struct frame_reader {
 	uint8_t *body;      /* owned; handed out by frame_reader_take() */
 	size_t body_len;
 	size_t body_got;
+	size_t body_cap;    /* allocated; grows as bytes arrive */
 	int have_frame;
 };
 #define FRAME_READER_INIT(cap) { .max = (cap) }

@@ -492,6 +492,66 @@ START_TEST(exec_forms)
 }
 END_TEST
 
+/* The host agent (--fd) holds no capability and its children regain
+ * none (docs/privileges.md); CapBnd is emptied only when it was root. */
+START_TEST(host_agent_drops_privileges)
+{
+	struct ag g;
+	const msgpack_object *v, *out;
+	char *text, *p;
+	int n = 0;
+
+	ag_start(&g);
+	sh_exec(&g, 2, "grep -E '^(Cap(Inh|Prm|Eff|Amb|Bnd)|NoNewPrivs)' "
+	    "/proc/$PPID/status /proc/self/status | sed 's/^[^:]*://'");
+	v = ok_value(rx(&g), 2, "exec_result");
+	out = mp_get(v, "stdout");
+	text = strndup(out->via.bin.ptr, out->via.bin.size);
+	for (p = strtok(text, "\n"); p != NULL; p = strtok(NULL, "\n")) {
+		if (strncmp(p, "CapBnd:", 7) == 0 && geteuid() != 0)
+			continue;
+		if (strncmp(p, "NoNewPrivs:", 11) == 0)
+			ck_assert_str_eq(p, "NoNewPrivs:\t1");
+		else
+			ck_assert_msg(strcmp(p + 7, "\t0000000000000000") == 0,
+			    "%s", p);
+		n++;
+	}
+	free(text);
+	ck_assert_int_eq(n, geteuid() == 0 ? 12 : 10);
+	ag_close(&g);
+}
+END_TEST
+
+/* Captured output is capped at AGENT_OUTPUT_DEF (16 MiB) unless asked
+ * otherwise, with a visible marker; asking above 48 MiB is refused. */
+START_TEST(output_caps)
+{
+	static const char marker[] = "\n[provium-agent: output truncated, "
+	    "222784 bytes dropped]\n";
+	struct ag g;
+	const msgpack_object *v, *out;
+	msgpack_packer *pk;
+
+	ag_start(&g);
+	sh_exec(&g, 2, "head -c 17000000 /dev/zero");
+	v = ok_value(rx(&g), 2, "exec_result");
+	out = mp_get(v, "stdout");
+	ck_assert_uint_eq(out->via.bin.size, (16u << 20) + sizeof(marker) - 1);
+	ck_assert(memcmp(out->via.bin.ptr + (16u << 20), marker,
+	    sizeof(marker) - 1) == 0);
+	ck_assert(mp_get(v, "stdout_truncated")->via.boolean);
+
+	pk = rq(&g, 3, "exec", 2);
+	mp_kv_str(pk, "cmd", "true");
+	mp_kv_u64(pk, "max_output", (48u << 20) + 1);
+	tx(&g);
+	ck_agent_error(rx(&g), 3, "bad_request",
+	    "exec: max_output 50331649 exceeds the 50331648-byte limit");
+	ag_close(&g);
+}
+END_TEST
+
 START_TEST(exec_large_output)
 {
 	struct ag g;
@@ -1533,6 +1593,8 @@ main(int argc, char **argv)
 	tcase_add_test(tc, op_before_hello);
 	tcase_add_test(tc, malformed_frames_keep_serving);
 	tcase_add_test(tc, oversize_header_resets);
+	tcase_add_test(tc, host_agent_drops_privileges);
+	tcase_add_test(tc, output_caps);
 	tcase_add_test(tc, cli_args);
 	tcase_add_test(tc, exec_forms);
 	tcase_add_test(tc, exec_large_output);
