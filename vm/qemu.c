@@ -364,27 +364,7 @@ static int reap(struct qemu_vm *v, int block)
 static int read_tail(struct qemu_vm *v, const char *file, size_t max,
     char **out, size_t *len)
 {
-	int fd = openat(v->dirfd, file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		close(fd);
-		return -1;
-	}
-	off_t start = st.st_size > (off_t)max ? st.st_size - (off_t)max : 0;
-	size_t n = (size_t)(st.st_size - start);
-	char *b = malloc(n + 1);
-	ssize_t r = b ? pread(fd, b, n, start) : -1;
-	close(fd);
-	if (r < 0) {
-		free(b);
-		return -1;
-	}
-	b[r] = 0;
-	*out = b;
-	*len = (size_t)r;
-	return 0;
+	return vmm_file_tail(v->dirfd, file, max, out, len);
 }
 
 /* Scans console bytes not yet looked at for a kernel panic. */

@@ -4,9 +4,12 @@
 #include "vm/vmm.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "vm/vmm_backend.h"
 
@@ -96,4 +99,30 @@ void vmm_destroy(struct vmm_vm *vm, unsigned grace_ms)
 {
 	if (vm)
 		vm->ops->destroy(vm, grace_ms);
+}
+
+int vmm_file_tail(int dirfd, const char *name, size_t max, char **out,
+    size_t *len)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return -1;
+	}
+	off_t start = st.st_size > (off_t)max ? st.st_size - (off_t)max : 0;
+	size_t n = (size_t)(st.st_size - start);
+	char *b = malloc(n + 1);
+	ssize_t r = b ? pread(fd, b, n, start) : -1;
+	close(fd);
+	if (r < 0) {
+		free(b);
+		return -1;
+	}
+	b[r] = 0;
+	*out = b;
+	*len = (size_t)r;
+	return 0;
 }

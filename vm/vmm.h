@@ -93,6 +93,10 @@ int vmm_boot_check(struct vmm_vm *vm, char **why);
 
 /* Last max bytes of the console log (malloc'd in *out), or -1 if none. */
 int vmm_console_tail(struct vmm_vm *vm, size_t max, char **out, size_t *len);
+/* For backends: the last max bytes of dirfd/name, NUL-terminated in a
+ * malloc'd *out of at most max + 1 bytes whatever the file's size. */
+int vmm_file_tail(int dirfd, const char *name, size_t max, char **out,
+    size_t *len);
 
 int vmm_pause(struct vmm_vm *vm, char **err);
 int vmm_resume(struct vmm_vm *vm, char **err);

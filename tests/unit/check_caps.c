@@ -12,6 +12,7 @@
 
 #include "events/frame.h"
 #include "events/proto.h"
+#include "vm/vmm.h"
 
 /* A 4 GiB announcement over a 3 GiB cap fails from the header alone:
  * with the address space limited to 1 GiB, allocating it first would
@@ -72,6 +73,46 @@ START_TEST(body_grows_with_data)
 }
 END_TEST
 
+/* A console log of 1 MiB yields the last VMM_CONSOLE_EXCERPT (4 KiB)
+ * bytes, the cap every backend's console tail and the boot-failure
+ * message use. */
+START_TEST(console_excerpt_4k)
+{
+	const char *t = getenv("TMPDIR");
+	char dir[200], path[256], *out = NULL;
+	size_t len = 0;
+	FILE *f;
+	int dfd;
+
+	snprintf(dir, sizeof(dir), "%s/check-caps.XXXXXX", t && *t ? t : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/console.log", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	for (int i = 0; i < (1 << 20) / 16; i++)
+		fprintf(f, "line %010d\n", i);
+	fclose(f);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	ck_assert_int_ge(dfd, 0);
+	ck_assert_uint_eq(VMM_CONSOLE_EXCERPT, 4096);
+	ck_assert_int_eq(vmm_file_tail(dfd, "console.log", VMM_CONSOLE_EXCERPT,
+	    &out, &len), 0);
+	ck_assert_uint_eq(len, 4096);
+	ck_assert_uint_eq(strlen(out), 4096);
+	ck_assert_str_eq(out + 4096 - 16, "line 0000065535\n");
+	ck_assert(strncmp(out, "line 0000065280\n", 16) == 0);
+	free(out);
+	/* A cap above the size: all of it; a missing file: -1. */
+	ck_assert_int_eq(vmm_file_tail(dfd, "console.log", 1u << 30, &out,
+	    &len), 0);
+	ck_assert_uint_eq(len, 1u << 20);
+	free(out);
+	ck_assert_int_eq(vmm_file_tail(dfd, "nope.log", 4096, &out, &len), -1);
+	close(dfd);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -82,6 +123,7 @@ main(void)
 
 	tcase_add_test(tc, oversize_before_allocation);
 	tcase_add_test(tc, body_grows_with_data);
+	tcase_add_test(tc, console_excerpt_4k);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
