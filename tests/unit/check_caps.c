@@ -24,8 +24,11 @@ START_TEST(oversize_before_allocation)
 	struct rlimit rl = { 1ull << 30, 1ull << 30 };
 	size_t used;
 
-	if (getenv("ASAN_OPTIONS") == NULL)     /* ASan maps terabytes */
-		ck_assert_int_eq(setrlimit(RLIMIT_AS, &rl), 0);
+#ifndef __SANITIZE_ADDRESS__                    /* ASan maps terabytes */
+	ck_assert_int_eq(setrlimit(RLIMIT_AS, &rl), 0);
+#else
+	(void)rl;
+#endif
 	ck_assert_int_eq(frame_reader_feed(&r, hdr, 4, &used), FRAME_OVERSIZE);
 	ck_assert_uint_eq(used, 4);
 	ck_assert_ptr_null(r.body);
