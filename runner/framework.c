@@ -332,7 +332,9 @@ t_log(lua_State *L)
 
 	if (r->cur == NULL || r->log_truncated)
 		return 0;
-	if (r->log_bytes + len > RUNNER_LOG_MAX) {
+	/* Each entry also costs its pointer and msgpack header: counting
+	 * them bounds a flood of empty lines too. */
+	if (r->log_bytes + len + RUNNER_LOG_ENTRY_COST > RUNNER_LOG_MAX) {
 		s = "(t:log output truncated: over 1 MiB in this test)";
 		len = strlen(s);
 		r->log_truncated = true;
@@ -346,7 +348,7 @@ t_log(lua_State *L)
 		return luaL_error(L, "out of memory");
 	memcpy(r->log[r->nlog], s, len + 1);
 	r->nlog++;
-	r->log_bytes += len;
+	r->log_bytes += len + RUNNER_LOG_ENTRY_COST;
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 
 /* Caps, so no report outgrows FRAME_MAX_RUNNER (8 MiB). */
 #define RUNNER_LOG_MAX      (1u << 20)  /* bytes of t:log text per test */
+#define RUNNER_LOG_ENTRY_COST 16        /* ... counting each entry as 16 more */
 #define RUNNER_REASON_MAX   (64u << 10)
 #define RUNNER_EXCERPT_MAX  (256u << 10)
 #define RUNNER_FILE_MAX     (64 << 20)  /* bytes of one test file */

@@ -121,6 +121,14 @@ for f in dir unreadable fifo big10 big65; do
 		{ echo "FAIL gen_$f: runner wrote:"; cat "$work/gen_$f.child"; fail=1; }
 done
 
+# Report caps (flood.test.lua): summarized, the raw messages are megabytes.
+"$fake" --timeout 60 --child-out "$work/flood.child" \
+	"$BUILD/tests/tools/provium_runner" cases/flood.test.lua 2>&1 |
+	/usr/bin/python3 summarize.py >"$work/flood.out"
+[ $update -eq 1 ] && cp "$work/flood.out" expected/flood.summary
+diff -u expected/flood.summary "$work/flood.out" ||
+	{ echo "FAIL flood: summary differs (above)"; fail=1; }
+
 # Without the supervisor: usage error and no fd 3.
 "$runner" >/dev/null 2>"$work/usage.err"; rc=$?
 [ $rc -eq 100 ] || { echo "FAIL usage: exit $rc"; fail=1; }
