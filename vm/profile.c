@@ -436,31 +436,13 @@ int profile_config_load(const char *path, struct profile_config **out,
 			    out, err);
 		path = "provium.toml";
 	}
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		(void)asprintf(err, "%s: %s (check --config)", path,
-		    strerror(errno));
-		return -1;
-	}
-	size_t cap = 1u << 16, n = 0;
-	char *buf = malloc(cap);
-	size_t r;
-	while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
-		n += r;
-		if (n == cap) {
-			char *nb = cap < (4u << 20) ? realloc(buf, cap * 2) : NULL;
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	fclose(f);
+	size_t n;
+	char *buf = toml_read_file(path, &n, err);
 	if (!buf) {
-		(void)asprintf(err, "%s: too large or out of memory", path);
+		char *e = NULL;
+		(void)asprintf(&e, "%s (check --config)", *err);
+		free(*err);
+		*err = e;
 		return -1;
 	}
 	char *abs = realpath(path, NULL);

@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 
 #define TOML_MAX_FILE  (4u * 1024 * 1024)
 #define TOML_MAX_DEPTH 32
@@ -708,6 +711,49 @@ static int parse_keyval(struct tp *t)
 	return rc;
 }
 
+/* Length of the UTF-8 sequence at p (overlongs, surrogates and values
+ * over U+10FFFF refused), or 0 if it is not valid. */
+static size_t utf8_len(const unsigned char *p, const unsigned char *e)
+{
+	size_t n = *p < 0x80 ? 1 : *p >= 0xc2 && *p <= 0xdf ? 2 :
+	    *p >= 0xe0 && *p <= 0xef ? 3 : *p >= 0xf0 && *p <= 0xf4 ? 4 : 0;
+	if (n == 0 || (size_t)(e - p) < n)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	if ((n == 3 && *p == 0xe0 && p[1] < 0xa0) ||
+	    (n == 3 && *p == 0xed && p[1] >= 0xa0) ||
+	    (n == 4 && *p == 0xf0 && p[1] < 0x90) ||
+	    (n == 4 && *p == 0xf4 && p[1] >= 0x90))
+		return 0;
+	return n;
+}
+
+/* A TOML file is UTF-8 without NUL: say where it is not (a corrupt or
+ * binary file), before any message quotes its bytes. */
+static void check_bytes(struct tp *t)
+{
+	const unsigned char *p = (const unsigned char *)t->p;
+	const unsigned char *e = (const unsigned char *)t->end;
+	int line = 1;
+	while (p < e) {
+		size_t n = *p ? utf8_len(p, e) : 0;
+		if (n == 0) {
+			t->line = line;
+			if (*p == 0)
+				tp_err(t, NULL, "NUL byte in the file");
+			else
+				tp_err(t, NULL, "invalid UTF-8 (byte 0x%02X); "
+				    "is this a text file?", *p);
+			t->line = 1;
+			return;
+		}
+		line += *p == '\n';
+		p += n;
+	}
+}
+
 struct toml_value *toml_parse(const char *text, size_t len,
     const char *filename, char **err)
 {
@@ -724,8 +770,7 @@ struct toml_value *toml_parse(const char *text, size_t len,
 	}
 	t.root->defined = true;
 	t.cur = t.root;
-	if (memchr(text, 0, len))
-		tp_err(&t, NULL, "NUL byte in the file");
+	check_bytes(&t);
 	while (!t.err && t.p < t.end) {
 		skip_ws(&t);
 		skip_comment(&t);
@@ -747,23 +792,55 @@ struct toml_value *toml_parse(const char *text, size_t len,
 	return t.root;
 }
 
-struct toml_value *toml_parse_file(const char *path, char **err)
+char *toml_read_file(const char *path, size_t *len, char **err)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
+	/* O_NONBLOCK: a FIFO must not hang us; it is refused below. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	*err = NULL;
+	if (fd < 0 || fstat(fd, &st) < 0) {
 		(void)asprintf(err, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return NULL;
 	}
-	char *buf = malloc(TOML_MAX_FILE + 1);
-	size_t n = buf ? fread(buf, 1, TOML_MAX_FILE + 1, f) : 0;
-	int rerr = ferror(f);
-	fclose(f);
-	if (!buf || rerr || n > TOML_MAX_FILE) {
+	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)TOML_MAX_FILE) {
+		(void)asprintf(err, "%s: %s", path, S_ISDIR(st.st_mode) ?
+		    "is a directory, not a TOML file" : !S_ISREG(st.st_mode) ?
+		    "not a regular file" : "file larger than 4 MiB");
+		close(fd);
+		return NULL;
+	}
+	char *buf = malloc((size_t)st.st_size + 1);
+	size_t n = 0;
+	ssize_t r = 1;
+	while (buf && n < (size_t)st.st_size &&
+	    (r = read(fd, buf + n, (size_t)st.st_size - n)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		n += (size_t)r;
+	}
+	int e = errno;
+	close(fd);
+	if (!buf || r < 0) {
 		(void)asprintf(err, "%s: %s", path, !buf ? "out of memory" :
-		    rerr ? "read error" : "file larger than 4 MiB");
+		    strerror(e));
 		free(buf);
 		return NULL;
 	}
+	buf[n] = 0;
+	*len = n;
+	return buf;
+}
+
+struct toml_value *toml_parse_file(const char *path, char **err)
+{
+	size_t n;
+	char *buf = toml_read_file(path, &n, err);
+	if (!buf)
+		return NULL;
 	struct toml_value *v = toml_parse(buf, n, path, err);
 	free(buf);
 	return v;

@@ -42,6 +42,10 @@ struct toml_value *toml_parse(const char *text, size_t len,
     const char *filename, char **err);
 /* Reads and parses a file; I/O errors name the file. */
 struct toml_value *toml_parse_file(const char *path, char **err);
+/* A regular file of at most 4 MiB, NUL-terminated in a malloc'd buffer;
+ * else NULL and *err "PATH: why" (is a directory, not a regular file,
+ * file larger than 4 MiB, strerror). */
+char *toml_read_file(const char *path, size_t *len, char **err);
 
 /* Member of a table, or NULL. */
 const struct toml_value *toml_get(const struct toml_value *table,
