@@ -150,7 +150,8 @@ render_file(struct render *r, size_t idx, const struct runfile *rf)
 	r->passed += rf->npassed;
 	r->failed += rf->nfailed;
 	r->skipped += rf->nskipped;
-	if (rf->chunk_error || strcmp(rf->status, EVENT_STATUS_TIMED_OUT) == 0)
+	if (rf->chunk_error || strcmp(rf->status, EVENT_STATUS_TIMED_OUT) == 0 ||
+	    strcmp(rf->status, EVENT_STATUS_CRASHED) == 0)
 		r->errored++;
 	clear_progress(r);
 	if (r->o.stream && !r->o.json) {

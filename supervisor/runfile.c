@@ -664,6 +664,7 @@ runfile_finish(struct runfile *rf, enum rf_end end, const char *cause,
 	struct hctx h = { rf, NULL, now, out, NULL, 0 };
 	struct event ev;
 	char *poison = NULL;
+	bool carried = false;   /* a test's failure names the cause */
 	size_t i;
 
 	if (rf->state == RF_COMPLETED)
@@ -673,6 +674,7 @@ runfile_finish(struct runfile *rf, enum rf_end end, const char *cause,
 	if (rf->state == RF_IN_TEST) {
 		fail_test(&h, &rf->tests[rf->cur], cause,
 		    (uint64_t)(now - rf->test_started));
+		carried = true;
 	}
 	for (i = 0; i < rf->ntests; i++) {
 		struct rf_test *t = &rf->tests[i];
@@ -685,6 +687,7 @@ runfile_finish(struct runfile *rf, enum rf_end end, const char *cause,
 		emit(&h, &ev);
 		t->status = RT_RUNNING;
 		fail_test(&h, t, poison ? poison : POISONED, 0);
+		carried = true;
 	}
 	free(poison);
 	while (rf->nvms > 0)
@@ -711,7 +714,7 @@ runfile_finish(struct runfile *rf, enum rf_end end, const char *cause,
 	case RF_END_CRASHED:
 	case RF_END_NOT_RUN:
 		rf->status = EVENT_STATUS_CRASHED;
-		if (rf->chunk_error == NULL)
+		if (rf->chunk_error == NULL && !carried)
 			rf->chunk_error = strdup(cause);
 		break;
 	}
