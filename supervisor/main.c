@@ -61,6 +61,7 @@ main(int argc, char **argv)
 	struct sup_params sp;
 	struct sink *sk;
 	char err[1024], *derr = NULL;
+	const char *runner;
 	int sigfd, rc;
 
 	if (argc > 1 && strcmp(argv[1], "--runner") == 0)
@@ -127,7 +128,10 @@ main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	sp = (struct sup_params){ &o, &files, &sinks, &ro, "/proc/self/exe", sigfd };
+	/* PROVIUM_RUNNER: run another runner binary (tests, debugging). */
+	runner = getenv("PROVIUM_RUNNER");
+	sp = (struct sup_params){ &o, &files, &sinks, &ro,
+	    runner && *runner ? runner : "/proc/self/exe", sigfd };
 	rc = sup_run(&sp);
 out:
 	sink_set_close(&sinks);
