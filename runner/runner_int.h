@@ -14,7 +14,7 @@
 #define RUNNER_LOG_MAX      (1u << 20)  /* bytes of t:log text per test */
 #define RUNNER_REASON_MAX   (64u << 10)
 #define RUNNER_EXCERPT_MAX  (256u << 10)
-#define RUNNER_META_DEPTH   32
+#define RUNNER_META_DEPTH   16          /* msgpack-c decodes <= 32 levels */
 #define RUNNER_HOOK_COUNT   1000        /* VM instructions between checks */
 
 struct runner_kv { char *key, *value; };

@@ -5,6 +5,7 @@
  *   fake_supervisor [opts] RUNNER FILE [DISPLAY]
  *     --include-slow --verbose --tag T --no-tag T --tag-meta K=V
  *     --no-tag-meta K=V --claim-err MSG --reserve-err MSG --timeout SECS
+ *     --child-out FILE (runner's stdout+stderr; default: inherited)
  *
  * Starts `RUNNER --runner` with the channel on fd 3, sends `start`, prints
  * every message it receives as one JSON-like line (positive duration_ns
@@ -13,6 +14,7 @@
  * carried something that is not a frame.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,7 +35,7 @@ struct fopts {
 	    *no_tag_meta[MAXOPT];
 	int ntag, nno_tag, ntag_meta, nno_tag_meta;
 	int include_slow, verbose, timeout;
-	const char *claim_err, *reserve_err;
+	const char *claim_err, *reserve_err, *child_out;
 };
 
 static void
@@ -218,6 +220,7 @@ main(int argc, char **argv)
 		else if (strcmp(a, "--no-tag-meta") == 0) ADD(o.no_tag_meta, o.nno_tag_meta);
 		else if (strcmp(a, "--claim-err") == 0 && i + 1 < argc) o.claim_err = argv[++i];
 		else if (strcmp(a, "--reserve-err") == 0 && i + 1 < argc) o.reserve_err = argv[++i];
+		else if (strcmp(a, "--child-out") == 0 && i + 1 < argc) o.child_out = argv[++i];
 		else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) o.timeout = atoi(argv[++i]);
 		else {
 			fprintf(stderr, "fake_supervisor: unknown option %s\n", a);
@@ -247,6 +250,13 @@ main(int argc, char **argv)
 		signal(SIGPIPE, SIG_DFL);
 		if (dup2(sv[1], RUNNER_CHANNEL_FD) < 0)
 			_exit(127);
+		if (o.child_out != NULL) {
+			int fd = open(o.child_out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+			if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+				_exit(127);
+			close(fd);
+		}
 		execl(runner, runner, "--runner", (char *)NULL);
 		_exit(127);
 	}

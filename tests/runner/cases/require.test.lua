@@ -1,0 +1,7 @@
+local h = require("helper_mod")
+local pkg = require("helper_pkg")
+test("helper module", function(t)
+	t:assert_eq(h.double(21), 42)
+	t:assert_eq(pkg.name, "helper_pkg")
+end)
+test("source path", function(t) t:log(_PROVIUM_SOURCE_PATH) end)
