@@ -45,6 +45,8 @@ def run(case, args, env=None, timeout=60, events_file=True):
         os.unlink(ev)
     full = [PROVIUM] + (["--save-events", ev] if events_file else []) + args
     e = dict(os.environ)
+    # under ASan a SIGSEGV would become "exited with status 1": let it kill
+    e["ASAN_OPTIONS"] = e.get("ASAN_OPTIONS", "") + ":handle_segv=0"
     e.update(env or {})
     p = subprocess.run(full, cwd=cwd, env=e, capture_output=True, timeout=timeout)
     frames = []
