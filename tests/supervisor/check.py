@@ -379,6 +379,96 @@ def t_protocol():
     eq([events.line(f) for f in fr], [D, R, "file_completed crashed"], "events")
 
 
+def runner_pids(sup_pid):
+    """Runner processes (`--runner`) whose parent is sup_pid."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            stat = open(f"/proc/{d}/stat").read()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            cmd = open(f"/proc/{d}/cmdline", "rb").read()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == sup_pid and b"--runner" in cmd:
+            out.append(int(d))
+    return out
+
+
+def our_processes():
+    """Live processes running this build's provium binary."""
+    me = os.path.realpath(PROVIUM)
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if os.readlink(f"/proc/{d}/exe") == me:
+                    out.append(int(d))
+            except OSError:
+                pass
+    return out
+
+
+def t_chaos():
+    import random
+    case("chaos: runners killed at random moments keep every guarantee")
+    d = os.path.join(WORK, "chaos")
+    os.makedirs(d)
+    for i in range(40):
+        with open(os.path.join(d, f"c{i:02d}.test.lua"), "w") as f:
+            for j in range(6):
+                f.write(f'test("t{j}", function(t) os.execute("sleep 0.0{j + 1}") end)\n')
+    rng = random.Random(int(os.environ.get("CHAOS_SEED", "1")))
+    ev = os.path.join(TMP, "chaos.bin")
+    if os.path.exists(ev):
+        os.unlink(ev)
+    p = subprocess.Popen([PROVIUM, "--save-events", ev, "--json"], cwd=d,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    killed = 0
+    while p.poll() is None:
+        time.sleep(rng.uniform(0.005, 0.08))
+        pids = runner_pids(p.pid)
+        if pids and rng.random() < 0.6:
+            try:
+                os.kill(rng.choice(pids), rng.choice([signal.SIGKILL, signal.SIGSEGV,
+                                                      signal.SIGTERM]))
+                killed += 1
+            except ProcessLookupError:
+                pass
+    out, err = p.communicate()
+    fr = check_stream(open(ev, "rb").read())
+    done = [f for f in fr if f["kind"] == "file_completed"]
+    eq(len(done), 40, "every file completed once")
+    objs = [json.loads(x) for x in out.decode().splitlines()]
+    eq(len(objs), 40, "one json object per file")
+    crashed = sum(1 for f in done if f["payload"]["status"] == "crashed")
+    print(f"   chaos: {killed} kills, {crashed} files crashed", file=sys.stderr)
+    if killed and not crashed:
+        fail("kills happened but no file crashed")
+    eq(p.returncode, 1 if crashed else 0, "exit code")
+
+    case("chaos: SIGINT to the supervisor at random moments")
+    for it in range(6):
+        if os.path.exists(ev):
+            os.unlink(ev)
+        p = subprocess.Popen([PROVIUM, "--save-events", ev], cwd=d,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(rng.uniform(0.0, 0.4))
+        p.send_signal(signal.SIGINT)
+        p.communicate()
+        if p.returncode not in (130, 0, 1):
+            fail(f"iteration {it}: exit code {p.returncode}")
+        if os.path.exists(ev):     # a signal before the sink opened: no stream
+            fr = check_stream(open(ev, "rb").read())
+            if fr:
+                eq(sum(1 for f in fr if f["kind"] == "file_completed"), 40,
+                   f"iteration {it}: every file completed")
+        if our_processes():
+            fail(f"iteration {it}: processes left behind: {our_processes()}")
+    no_leftovers("sleep 0.0")
+
+
 def t_discovery():
     d = os.path.join(WORK, "discovery")
     os.symlink("sub", os.path.join(d, "linkdir"))
