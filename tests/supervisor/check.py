@@ -563,6 +563,8 @@ def t_cli():
 
     case("cli: --save-events appends")
     ev = os.path.join(TMP, "append.bin")
+    if os.path.exists(ev):
+        os.unlink(ev)
     for _ in range(2):
         subprocess.run([PROVIUM, "--save-events", ev, "a.test.lua"],
                        cwd=os.path.join(WORK, "discovery"), capture_output=True)
