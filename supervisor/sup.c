@@ -475,9 +475,12 @@ loop(struct sup *s)
 
 	if (pfd == NULL || who == NULL) {
 		fprintf(stderr, "provium: out of memory\n");
+		free(pfd);
+		pfd = NULL;
 		s->internal_error = 1;
 		interrupt(s, SIGTERM);
 	}
+	read_signals(s);        /* a Ctrl-C during discovery: dispatch nothing */
 	for (;;) {
 		while (!s->interrupted && s->next < s->n &&
 		    admit_may_dispatch(&s->admit, s->running,
