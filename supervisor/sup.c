@@ -41,14 +41,18 @@ struct sup_file {
 	int64_t deadline;               /* file timeout, monotonic ns; 0 = none */
 	int64_t eof_deadline;           /* channel closed, runner still alive */
 	int64_t pool_wait_since;        /* parked in the pool: timeout paused */
-	bool admitted;                  /* pool said yes; not started yet */
 	bool psi_noted;                 /* file_blocked{psi_pressure} emitted */
 };
 
 struct sup {
 	const struct sup_params *p;
 	struct sup_file *f;
-	size_t n, next, running, admitted, completed;
+	size_t n, next, completed;
+	struct sup_file **live;         /* running runners; [0, running) */
+	size_t running;
+	size_t *ready;                  /* admitted, not started: FIFO of indices */
+	size_t ready_head, ready_tail;
+	uint8_t rbuf[64 * 1024];        /* channel reads */
 	size_t max_running;             /* fd budget, not a policy: the pool decides */
 	struct pool *pool;
 	struct psi_gate psi;
@@ -88,6 +92,9 @@ emit(void *ctx, struct event *ev)
 	sink_set_write(s->p->sinks, sb.data, sb.size, ev);
 	msgpack_sbuffer_destroy(&sb);
 }
+
+/* Admitted by the pool, not started yet. */
+#define ADMITTED(s) ((s)->ready_tail - (s)->ready_head)
 
 static uint64_t
 owner_of(const struct sup *s, const struct sup_file *f)
@@ -273,7 +280,7 @@ dispatch(struct sup *s, struct sup_file *f)
 	f->chan = sv[0];
 	(void)fcntl(f->chan, F_SETFL, O_NONBLOCK);
 	f->rd = (struct frame_reader)FRAME_READER_INIT(FRAME_MAX_RUNNER);
-	s->running++;
+	s->live[s->running++] = f;
 	if (chanmsg_start(f->chan, s->p->opts, f->d->display, f->d->display) != 0)
 		close_chan(f);      /* already dead: its wait status tells why */
 }
@@ -287,7 +294,7 @@ static void
 admit_files(struct sup *s)
 {
 	while (!s->interrupted && s->next < s->n &&
-	    s->running + s->admitted < s->max_running) {
+	    s->running + ADMITTED(s) < s->max_running) {
 		struct sup_file *f = &s->f[s->next];
 		const struct resource_amount *claim =
 		    f->d->scan.has_claim ? &f->d->scan.claim : NULL;
@@ -305,8 +312,7 @@ admit_files(struct sup *s)
 		switch (pool_admit(s->pool, owner_of(s, f), overhead, claim, what,
 		    &err)) {
 		case POOL_GRANTED:
-			f->admitted = true;
-			s->admitted++;
+			s->ready[s->ready_tail++] = (size_t)(f - s->f);
 			break;
 		case POOL_QUEUED:
 			blocked(s, f, "pool_full", reservation(claim));
@@ -330,8 +336,7 @@ take_grants(struct sup *s)
 
 		if (g.kind == POOL_REQ_ADMIT) {
 			if (g.status == POOL_GRANTED) {
-				f->admitted = true;
-				s->admitted++;
+				s->ready[s->ready_tail++] = (size_t)(f - s->f);
 			} else {
 				finish(s, f, RF_END_NOT_RUN, g.message ?
 				    g.message : "out of memory");
@@ -344,17 +349,14 @@ take_grants(struct sup *s)
 	}
 }
 
-/* Starts admitted files in input order, unless PSI holds new starts. */
+/* Starts admitted files in the order the pool admitted them, unless PSI
+ * holds new starts. */
 static void
 start_admitted(struct sup *s)
 {
-	size_t i;
+	while (ADMITTED(s) > 0 && !s->interrupted) {
+		struct sup_file *f = &s->f[s->ready[s->ready_head]];
 
-	for (i = 0; i < s->n && s->admitted > 0 && !s->interrupted; i++) {
-		struct sup_file *f = &s->f[i];
-
-		if (!f->admitted)
-			continue;
 		if (psi_gate_holds(&s->psi, s->running)) {
 			if (!f->psi_noted)
 				blocked(s, f, "psi_pressure", reservation(
@@ -362,8 +364,7 @@ start_admitted(struct sup *s)
 			f->psi_noted = true;
 			return;
 		}
-		f->admitted = false;
-		s->admitted--;
+		s->ready_head++;
 		dispatch(s, f);
 	}
 }
@@ -379,44 +380,64 @@ pool_state(struct sup *s)
 	emit(s, &ev);
 }
 
-/* Reads and applies every frame buffered on f's channel. */
 static void
-drain(struct sup *s, struct sup_file *f)
+handle_frame(struct sup *s, struct sup_file *f)
 {
 	char err[1024];
 	uint8_t *body;
 	size_t len;
+	msgpack_unpacked u;
+	const msgpack_object *msg;
+
+	body = frame_reader_take(&f->rd, &len);
+	msgpack_unpacked_init(&u);
+	if (frame_decode(body, len, &u, &msg) != FRAME_OK)
+		protocol_error(f, "malformed msgpack frame");
+	else if (runfile_handle(&f->rf, msg, mono_ns(), &s->out, err,
+	    sizeof(err)) != 0)
+		protocol_error(f, err);
+	msgpack_unpacked_destroy(&u);
+	free(body);
+}
+
+/*
+ * Reads and applies every frame waiting on f's channel.  Reads are big
+ * and fed to the frame reader from memory: one read() for many small
+ * reports instead of two per frame.
+ */
+static void
+drain(struct sup *s, struct sup_file *f)
+{
+	char err[128];
+	size_t off, used;
+	ssize_t n;
 	int rc;
 
 	while (f->chan >= 0) {
-		rc = frame_reader_read(&f->rd, f->chan);
-		if (rc == FRAME_AGAIN)
+		n = read(f->chan, s->rbuf, sizeof(s->rbuf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
-		if (rc == FRAME_EOF || rc == FRAME_TRUNCATED ||
-		    (rc == FRAME_IO && (errno == ECONNRESET || errno == EPIPE))) {
-			/* a dying runner may stop mid-frame: its wait status tells why */
+		if (n <= 0) {
+			/* EOF, or the runner died (ECONNRESET): a dying runner may
+			 * stop mid-frame; its wait status tells why */
 			close_chan(f);
 			if (f->pid > 0)
 				f->eof_deadline = mono_ns() + EOF_GRACE_NS;
 			return;
 		}
-		if (rc != FRAME_OK) {
-			snprintf(err, sizeof(err), "channel: %s", frame_strerror(rc));
-			protocol_error(f, err);
-			return;
+		for (off = 0; off < (size_t)n && f->chan >= 0; off += used) {
+			rc = frame_reader_feed(&f->rd, s->rbuf + off, (size_t)n - off,
+			    &used);
+			if (rc == FRAME_OK) {
+				handle_frame(s, f);
+			} else if (rc != FRAME_AGAIN) {
+				snprintf(err, sizeof(err), "channel: %s",
+				    frame_strerror(rc));
+				protocol_error(f, err);
+			}
 		}
-		body = frame_reader_take(&f->rd, &len);
-		msgpack_unpacked u;
-		const msgpack_object *msg;
-		msgpack_unpacked_init(&u);
-		if (frame_decode(body, len, &u, &msg) != FRAME_OK) {
-			protocol_error(f, "malformed msgpack frame");
-		} else if (runfile_handle(&f->rf, msg, mono_ns(), &s->out, err,
-		    sizeof(err)) != 0) {
-			protocol_error(f, err);
-		}
-		msgpack_unpacked_destroy(&u);
-		free(body);
 	}
 }
 
@@ -425,12 +446,17 @@ runner_exited(struct sup *s, struct sup_file *f, int wstatus)
 {
 	char cause[256];
 	bool done;
+	size_t i;
 
 	f->wstatus = wstatus;
 	drain(s, f);                /* reports written before the exit come first */
 	kill_group(f);              /* whatever it left behind in its group */
 	f->pid = 0;
-	s->running--;
+	for (i = 0; i < s->running; i++)
+		if (s->live[i] == f) {
+			s->live[i] = s->live[--s->running];
+			break;
+		}
 	done = f->rf.state == RF_DONE;
 	if (f->cause)
 		finish(s, f, f->end, f->cause);
@@ -460,9 +486,9 @@ reap(struct sup *s)
 				continue;
 			return;
 		}
-		for (i = 0; i < s->n; i++)
-			if (s->f[i].pid == pid) {
-				runner_exited(s, &s->f[i], st);
+		for (i = 0; i < s->running; i++)
+			if (s->live[i]->pid == pid) {
+				runner_exited(s, s->live[i], st);
 				break;
 			}
 		/* other pids: orphans we adopted as subreaper; just reaped */
@@ -479,11 +505,10 @@ interrupt(struct sup *s, int sig)
 		return;
 	s->interrupted = sig;
 	snprintf(cause, sizeof(cause), "interrupted (SIG%s)", sigabbrev_np(sig));
-	for (i = 0; i < s->n; i++)
-		if (s->f[i].pid > 0) {
-			set_cause(&s->f[i], RF_END_CRASHED, cause);
-			kill_group(&s->f[i]);
-		}
+	for (i = 0; i < s->running; i++) {
+		set_cause(s->live[i], RF_END_CRASHED, cause);
+		kill_group(s->live[i]);
+	}
 }
 
 static void
@@ -512,11 +537,9 @@ check_deadlines(struct sup *s, int64_t now)
 	char cause[128];
 	size_t i;
 
-	for (i = 0; i < s->n; i++) {
-		struct sup_file *f = &s->f[i];
+	for (i = 0; i < s->running; i++) {
+		struct sup_file *f = s->live[i];
 
-		if (f->pid <= 0)
-			continue;
 		if (f->eof_deadline && now >= f->eof_deadline) {
 			set_cause(f, RF_END_CRASHED, "runner crashed: closed its "
 			    "channel but did not exit");
@@ -549,9 +572,9 @@ poll_timeout(struct sup *s, int64_t now)
 	int64_t next = 0;
 	size_t i;
 
-	for (i = 0; i < s->n; i++) {
-		struct sup_file *f = &s->f[i];
-		if (f->pid <= 0 || f->pool_wait_since)
+	for (i = 0; i < s->running; i++) {
+		struct sup_file *f = s->live[i];
+		if (f->pool_wait_since)
 			continue;
 		if (f->deadline && (next == 0 || f->deadline < next))
 			next = f->deadline;
@@ -573,12 +596,12 @@ admit(struct sup *s)
 
 	do {
 		before[0] = s->next, before[1] = s->completed;
-		before[2] = s->running, before[3] = s->admitted;
+		before[2] = s->running, before[3] = ADMITTED(s);
 		admit_files(s);
 		take_grants(s);
 		start_admitted(s);
 	} while (before[0] != s->next || before[1] != s->completed ||
-	    before[2] != s->running || before[3] != s->admitted);
+	    before[2] != s->running || before[3] != ADMITTED(s));
 }
 
 static void
@@ -635,9 +658,11 @@ loop(struct sup *s)
 			/* no memory to poll with: wait for the killed runners */
 			int st;
 			pid_t pid = waitpid(-1, &st, 0);
-			for (i = 0; pid > 0 && i < s->n; i++)
-				if (s->f[i].pid == pid)
-					runner_exited(s, &s->f[i], st);
+			for (i = 0; pid > 0 && i < s->running; i++)
+				if (s->live[i]->pid == pid) {
+					runner_exited(s, s->live[i], st);
+					break;
+				}
 			continue;
 		}
 		render_progress(s->render, s->running,
@@ -645,10 +670,10 @@ loop(struct sup *s)
 		np = 0;
 		pfd[np++] = (struct pollfd){ .fd = s->p->sigfd, .events = POLLIN };
 		pfd[np++] = (struct pollfd){ .fd = s->tfd, .events = POLLIN };
-		for (i = 0; i < s->n; i++)
-			if (s->f[i].chan >= 0) {
-				who[np] = &s->f[i];
-				pfd[np++] = (struct pollfd){ .fd = s->f[i].chan,
+		for (i = 0; i < s->running; i++)
+			if (s->live[i]->chan >= 0) {
+				who[np] = s->live[i];
+				pfd[np++] = (struct pollfd){ .fd = s->live[i]->chan,
 				    .events = POLLIN };
 			}
 		if (poll(pfd, np, poll_timeout(s, mono_ns())) < 0 &&
@@ -743,13 +768,17 @@ sup_run(const struct sup_params *p)
 	s.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	s.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	s.f = calloc(s.n, sizeof(*s.f));
+	s.live = calloc(s.n, sizeof(*s.live));
+	s.ready = calloc(s.n, sizeof(*s.ready));
 	s.render = render_new(p->render, s.n);
 	s.pool = pool_new(p->pool_total);
-	if (s.f == NULL || s.render == NULL || s.devnull < 0 || s.tfd < 0 ||
+	if (s.f == NULL || s.live == NULL || s.ready == NULL || s.render == NULL || s.devnull < 0 || s.tfd < 0 ||
 	    s.pool == NULL || timerfd_settime(s.tfd, 0, &(struct itimerspec){
 	    .it_interval = { 1, 0 }, .it_value = { 1, 0 } }, NULL) != 0) {
 		fprintf(stderr, "provium: cannot start: %s\n", strerror(errno));
 		free(s.f);
+		free(s.live);
+		free(s.ready);
 		render_free(s.render);
 		pool_free(s.pool);
 		if (s.devnull >= 0)
@@ -808,6 +837,8 @@ sup_run(const struct sup_params *p)
 	}
 	render_free(s.render);
 	free(s.f);
+	free(s.live);
+	free(s.ready);
 	pool_free(s.pool);
 	close(s.devnull);
 	close(s.tfd);
