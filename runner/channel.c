@@ -194,6 +194,21 @@ runner_request(struct runner *r, const char *t, uint64_t memory_bytes,
 	return rc;
 }
 
+int
+runner_release(struct runner *r, uint64_t memory_bytes, unsigned cpus)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	int rc;
+
+	runner_pack_begin(&sb, &pk, "release", 2);
+	mp_kv_u64(&pk, "memory_bytes", memory_bytes);
+	mp_kv_u64(&pk, "cpus", cpus);
+	rc = runner_send(r, &sb);
+	msgpack_sbuffer_destroy(&sb);
+	return rc;
+}
+
 int64_t
 runner_deadline_ms(struct runner *r)
 {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "runner/runner_int.h"
+#include "supervisor/size.h"
 
 #define LAB_METHODS "provium.lab.methods"
 #define LAB_LOOKUP  "provium.lab.lookup"
@@ -72,6 +73,15 @@ void
 runner_push_root_lab(lua_State *L, struct runner *r)
 {
 	lua_rawgeti(L, LUA_REGISTRYINDEX, r->root_lab_ref);
+}
+
+void
+runner_push_current_lab(lua_State *L, struct runner *r)
+{
+	if (r->scope_lab_ref != LUA_NOREF)
+		lua_rawgeti(L, LUA_REGISTRYINDEX, r->scope_lab_ref);
+	else
+		runner_push_root_lab(L, r);
 }
 
 void
@@ -164,15 +174,16 @@ static uint64_t
 claim_field(lua_State *L, const char *key, bool size_ok)
 {
 	uint64_t v = 0;
+	char err[160];
 
 	lua_getfield(L, 2, key);
 	if (lua_isnil(L, -1)) {
 		v = 0;
 	} else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0) {
 		v = (uint64_t)lua_tointeger(L, -1);
-	} else if (size_ok && lua_type(L, -1) == LUA_TSTRING &&
-	    runner_size_parse(lua_tostring(L, -1), &v) == 0) {
-		/* parsed */
+	} else if (size_ok && lua_type(L, -1) == LUA_TSTRING) {
+		if (size_parse(lua_tostring(L, -1), &v, err, sizeof err) != 0)
+			luaL_error(L, "claim: memory: %s", err);
 	} else if (size_ok) {
 		luaL_error(L, "claim: memory must be integer bytes or a size "
 		    "like \"512M\" or \"2G\", got %s", luaL_tolstring(L, -1,

@@ -189,6 +189,47 @@ START_TEST(selection)
 }
 END_TEST
 
+static void
+text_of(const char *in, size_t n, size_t max, char *out, size_t outn)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_unpacked u;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	ck_assert_int_eq(runner_pack_text(&pk, in, n, max), 0);
+	msgpack_unpacked_init(&u);
+	ck_assert_int_eq(msgpack_unpack_next(&u, sb.data, sb.size, NULL),
+	    MSGPACK_UNPACK_SUCCESS);
+	ck_assert_int_eq(u.data.type, MSGPACK_OBJECT_STR);
+	ck_assert(runner_utf8_valid(u.data.via.str.ptr, u.data.via.str.size));
+	snprintf(out, outn, "%.*s", (int)u.data.via.str.size,
+	    u.data.via.str.ptr);
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+START_TEST(lossy_text)
+{
+	char buf[256];
+
+	text_of("plain", 5, 100, buf, sizeof buf);
+	ck_assert_str_eq(buf, "plain");
+	text_of("a\xff" "b\xc3", 4, 100, buf, sizeof buf);
+	ck_assert_str_eq(buf, "a\xef\xbf\xbd" "b\xef\xbf\xbd");
+	text_of("h\xc3\xa9llo", 6, 100, buf, sizeof buf);
+	ck_assert_str_eq(buf, "h\xc3\xa9llo");
+	/* Over the cap: cut on a character boundary, then an ellipsis. */
+	text_of("0123456789", 10, 6, buf, sizeof buf);
+	ck_assert_str_eq(buf, "0123\xe2\x80\xa6");
+	text_of("\xc3\xa9\xc3\xa9\xc3\xa9", 6, 6, buf, sizeof buf);
+	ck_assert_str_eq(buf, "\xc3\xa9\xc3\xa9\xc3\xa9");
+	text_of("\xc3\xa9\xc3\xa9\xc3\xa9x", 7, 6, buf, sizeof buf);
+	ck_assert_str_eq(buf, "\xc3\xa9\xc3\xa9\xe2\x80\xa6");
+}
+END_TEST
+
 /* json: the Lua-visible behaviour, through a bare state. */
 static const char *
 lua_eval(lua_State *L, const char *code)
@@ -245,6 +286,7 @@ main(void)
 	tcase_add_test(tc, utf8);
 	tcase_add_test(tc, selection);
 	tcase_add_test(tc, json_roundtrip);
+	tcase_add_test(tc, lossy_text);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
