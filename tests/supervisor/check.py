@@ -17,6 +17,9 @@ TMP = os.environ.get("TMPDIR", "/tmp")
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORK = os.path.join(TMP, "cases")
 SCRIPT_RUNNER = os.path.join(BUILD, "tests", "tools", "script_runner")
+# Sleeps in the cases carry @ID@, replaced by this suite's pid, so that the
+# leftover checks below only ever see this instance's processes.
+ID = str(os.getpid())
 failures = []
 current = ["?"]
 
@@ -231,7 +234,7 @@ def t_crash():
         "        failed-due-to-poisoned-state (runner crashed: killed by SIGSEGV)",
         "",
         "2 file(s); 1 passed, 4 failed, 0 skipped, 2 file(s) errored; T"], "human")
-    no_leftovers("sleep 5")
+    no_leftovers(f"sleep 5.{ID}")
 
 
 def t_hang():
@@ -261,7 +264,7 @@ def t_hang():
        "TIME line")
     rc, out, err, fr = run("hang", ["--json", "--timeout", "1s", "sleep.test.lua"])
     eq(json.loads(out)["timeout"], "timed_out", "json timeout field")
-    no_leftovers("sleep 30.17")
+    no_leftovers(f"sleep 30.17{ID}")
 
 
 def no_leftovers(pattern):
@@ -284,7 +287,7 @@ def t_interrupt():
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            r = subprocess.run(["pgrep", "-f", "^sleep 30.23"], capture_output=True)
+            r = subprocess.run(["pgrep", "-f", f"^sleep 30.23{ID}"], capture_output=True)
             if len(r.stdout.split()) == 3:
                 break
             time.sleep(0.05)
@@ -308,7 +311,7 @@ def t_interrupt():
                        "file_completed crashed"], f"{k} never dispatched")
             if f"FAIL {k}\n  chunk_error: not run: interrupted ({name})\n" not in out.decode():
                 fail(f"human output lacks the not-run line for {k}:\n{out.decode()}")
-        no_leftovers("sleep 30.23")
+        no_leftovers(f"sleep 30.23{ID}")
 
 
 def t_protocol():
@@ -396,13 +399,14 @@ def runner_pids(sup_pid):
 
 
 def our_processes():
-    """Live processes running this build's provium binary."""
+    """Live processes of this build's provium working in this suite's tree."""
     me = os.path.realpath(PROVIUM)
     out = []
     for d in os.listdir("/proc"):
         if d.isdigit():
             try:
-                if os.readlink(f"/proc/{d}/exe") == me:
+                if os.readlink(f"/proc/{d}/exe") == me and \
+                        os.readlink(f"/proc/{d}/cwd").startswith(WORK):
                     out.append(int(d))
             except OSError:
                 pass
@@ -417,7 +421,7 @@ def t_chaos():
     for i in range(40):
         with open(os.path.join(d, f"c{i:02d}.test.lua"), "w") as f:
             for j in range(6):
-                f.write(f'test("t{j}", function(t) os.execute("sleep 0.0{j + 1}") end)\n')
+                f.write(f'test("t{j}", function(t) os.execute("sleep 0.0{j + 1}{ID}") end)\n')
     rng = random.Random(int(os.environ.get("CHAOS_SEED", "1")))
     ev = os.path.join(TMP, "chaos.bin")
     if os.path.exists(ev):
@@ -466,7 +470,7 @@ def t_chaos():
                    f"iteration {it}: every file completed")
         if our_processes():
             fail(f"iteration {it}: processes left behind: {our_processes()}")
-    no_leftovers("sleep 0.0")
+    no_leftovers(f"sleep 0\\.0[0-9]{ID}")
 
 
 def t_pool():
@@ -690,6 +694,13 @@ def main():
     if os.path.exists(WORK):
         shutil.rmtree(WORK)
     shutil.copytree(os.path.join(HERE, "cases"), WORK, symlinks=True)
+    for root, _, names in os.walk(WORK):
+        for n in names:
+            if n.endswith(".test.lua"):
+                path = os.path.join(root, n)
+                text = open(path).read()
+                if "@ID@" in text:
+                    open(path, "w").write(text.replace("@ID@", ID))
     # The host's own pressure would hold dispatches (psi.h) and make the
     # sequences depend on the machine's load: no PSI files, gate off.
     nopsi = os.path.join(TMP, "nopsi")

@@ -1,2 +1,2 @@
-test("sleepy", function(t) os.execute("sleep 30.17") end)
+test("sleepy", function(t) os.execute("sleep 30.17@ID@") end)
 test("after", function(t) end)
