@@ -1,5 +1,4 @@
-/* sup.c: dispatch, the poll loop, reaping, and the ordered event stream. */
-#include <dirent.h>
+/* sup.c: the poll loop, runner lifecycle and reaping, the ordered event stream. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -19,54 +18,11 @@
 #include "events/mp.h"
 #include "events/proto.h"
 #include "supervisor/chanmsg.h"
-#include "supervisor/pool.h"
-#include "supervisor/psi.h"
-#include "supervisor/runfile.h"
 #include "supervisor/spawn.h"
-#include "sup.h"
+#include "sup_int.h"
 
-/* After a channel closes, a runner that has not exited gets this long. */
-#define EOF_GRACE_NS (5ll * 1000000000)
-#define NS_PER_MS 1000000ll
-
-struct sup_file {
-	struct runfile rf;
-	struct discovered *d;
-	pid_t pid;                      /* 0 = not running */
-	int chan;                       /* -1 = closed */
-	struct frame_reader rd;
-	int wstatus;
-	char *cause;                    /* why we ended it (protocol, timeout, signal) */
-	enum rf_end end;                /* with cause */
-	int64_t deadline;               /* file timeout, monotonic ns; 0 = none */
-	int64_t eof_deadline;           /* channel closed, runner still alive */
-	int64_t pool_wait_since;        /* parked in the pool: timeout paused */
-	bool psi_noted;                 /* file_blocked{psi_pressure} emitted */
-};
-
-struct sup {
-	const struct sup_params *p;
-	struct sup_file *f;
-	size_t n, next, completed;
-	struct sup_file **live;         /* running runners; [0, running) */
-	size_t running;
-	size_t *ready;                  /* admitted, not started: FIFO of indices */
-	size_t ready_head, ready_tail;
-	uint8_t rbuf[64 * 1024];        /* channel reads */
-	size_t max_running;             /* fd budget, not a policy: the pool decides */
-	struct pool *pool;
-	struct psi_gate psi;
-	int tfd;                        /* 1 Hz: PSI poll, pool_state, progress */
-	struct render *render;
-	struct rf_out out;
-	int devnull;
-	int interrupted;                /* signal number */
-	int internal_error;
-	int64_t t0;
-};
-
-static int64_t
-mono_ns(void)
+int64_t
+sup_mono_ns(void)
 {
 	struct timespec ts;
 
@@ -76,8 +32,8 @@ mono_ns(void)
 
 /* ---- the event stream ---- */
 
-static void
-emit(void *ctx, struct event *ev)
+void
+sup_emit(void *ctx, struct event *ev)
 {
 	struct sup *s = ctx;
 	msgpack_sbuffer sb;
@@ -91,64 +47,6 @@ emit(void *ctx, struct event *ev)
 	}
 	sink_set_write(s->p->sinks, sb.data, sb.size, ev);
 	msgpack_sbuffer_destroy(&sb);
-}
-
-/* Admitted by the pool, not started yet. */
-#define ADMITTED(s) ((s)->ready_tail - (s)->ready_head)
-
-static uint64_t
-owner_of(const struct sup *s, const struct sup_file *f)
-{
-	return (uint64_t)(f - s->f) + 1;       /* 0 is POOL_ANON */
-}
-
-/* Answers a claim/reserve the pool decided (now or from a grant). */
-static void
-answer(struct sup *s, struct sup_file *f, enum pool_req_kind k,
-    enum pool_status st, uint64_t id, struct resource_amount amount,
-    const char *message)
-{
-	bool claim = k == POOL_REQ_CLAIM;
-
-	if (st == POOL_GRANTED && claim)
-		runfile_claim_granted(&f->rf, amount, &s->out);
-	(void)chanmsg_answer(f->chan, st == POOL_GRANTED ?
-	    (claim ? "claim_ok" : "reserve_ok") : (claim ? "claim_err" : "reserve_err"),
-	    id, st == POOL_GRANTED ? NULL : message ? message : "out of memory");
-}
-
-static int
-request(void *ctx, struct runfile *rf, enum rf_request req, uint64_t id,
-    struct resource_amount amount, const char *what, char *err, size_t errlen)
-{
-	struct sup *s = ctx;
-	struct sup_file *f = (struct sup_file *)rf;   /* rf is f's first member */
-	uint64_t owner = owner_of(s, f);
-	enum pool_status st;
-	char *perr = NULL;
-
-	switch (req) {
-	case RF_REQ_CLAIM:
-		st = pool_claim(s->pool, owner, amount, id, &perr);
-		if (st != POOL_QUEUED)
-			answer(s, f, POOL_REQ_CLAIM, st, id, amount, perr);
-		break;
-	case RF_REQ_RESERVE:
-		st = pool_reserve(s->pool, owner, amount, id, what, &perr);
-		if (st != POOL_QUEUED)
-			answer(s, f, POOL_REQ_RESERVE, st, id, amount, perr);
-		break;
-	case RF_REQ_RELEASE:
-		if (pool_release(s->pool, owner, amount, &perr) != 0) {
-			snprintf(err, errlen, "`release`: %s",
-			    perr ? perr : "out of memory");
-			free(perr);
-			return -1;
-		}
-		break;
-	}
-	free(perr);
-	return 0;
 }
 
 /* ---- runner lifecycle ---- */
@@ -189,15 +87,15 @@ protocol_error(struct sup_file *f, const char *msg)
 	close_chan(f);
 }
 
-static void
-finish(struct sup *s, struct sup_file *f, enum rf_end end, const char *cause)
+void
+sup_finish(struct sup *s, struct sup_file *f, enum rf_end end, const char *cause)
 {
 	size_t idx = (size_t)(f - s->f);
 
 	close_chan(f);
-	runfile_finish(&f->rf, end, cause, mono_ns(), &s->out);
+	runfile_finish(&f->rf, end, cause, sup_mono_ns(), &s->out);
 	/* after file_completed, so the next file's dispatch follows it */
-	pool_release_all(s->pool, owner_of(s, f), NULL);
+	pool_release_all(s->pool, sup_owner_of(s, f), NULL);
 	s->completed++;
 	render_file(s->render, idx, &f->rf);
 }
@@ -213,31 +111,8 @@ timeout_text(uint64_t ms, char *buf, size_t len)
 		    (unsigned long long)ms);
 }
 
-/* What a file reserves to start: runner overhead + its declared claim. */
-static struct resource_amount
-reservation(const struct resource_amount *claim)
-{
-	struct resource_amount r = { POOL_RUNNER_OVERHEAD_BYTES, 0 };
-
-	return claim ? pool_amount_add(r, *claim) : r;
-}
-
-static void
-blocked(struct sup *s, struct sup_file *f, const char *reason,
-    struct resource_amount waiting_for)
-{
-	struct event ev;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = EVENT_FILE_BLOCKED;
-	ev.path = f->d->display;
-	ev.reason = (char *)(uintptr_t)reason;
-	ev.amount = waiting_for;
-	emit(s, &ev);
-}
-
-static void
-dispatch(struct sup *s, struct sup_file *f)
+void
+sup_dispatch(struct sup *s, struct sup_file *f)
 {
 	const struct resource_amount *claim =
 	    f->d->scan.has_claim ? &f->d->scan.claim : NULL;
@@ -247,20 +122,20 @@ dispatch(struct sup *s, struct sup_file *f)
 	struct event ev;
 	char err[512], cause[600];
 	int sv[2];
-	int64_t now = mono_ns();
+	int64_t now = sup_mono_ns();
 
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = EVENT_FILE_DISPATCHED;
 	ev.path = f->d->display;
-	ev.amount = reservation(claim);
-	emit(s, &ev);
+	ev.amount = sup_reservation(claim);
+	sup_emit(s, &ev);
 	runfile_dispatched(&f->rf, now);
 	if (s->p->opts->timeout_ms)
 		f->deadline = now + (int64_t)s->p->opts->timeout_ms * NS_PER_MS;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
 		snprintf(cause, sizeof(cause), "could not start runner: "
 		    "socketpair: %s", strerror(errno));
-		finish(s, f, RF_END_CRASHED, cause);
+		sup_finish(s, f, RF_END_CRASHED, cause);
 		return;
 	}
 	req.fds[0] = (struct spawn_fd){ s->devnull, 0 };
@@ -273,7 +148,7 @@ dispatch(struct sup *s, struct sup_file *f)
 		close(sv[1]);
 		f->pid = 0;
 		snprintf(cause, sizeof(cause), "could not start runner: %s", err);
-		finish(s, f, RF_END_CRASHED, cause);
+		sup_finish(s, f, RF_END_CRASHED, cause);
 		return;
 	}
 	close(sv[1]);
@@ -283,101 +158,6 @@ dispatch(struct sup *s, struct sup_file *f)
 	s->live[s->running++] = f;
 	if (chanmsg_start(f->chan, s->p->opts, f->d->display, f->d->display) != 0)
 		close_chan(f);      /* already dead: its wait status tells why */
-}
-
-/*
- * Offers files to the pool in input order.  The pool queues what does not
- * fit (file_blocked{pool_full}) and hands grants back later; the PSI gate
- * holds the next file while the host is under pressure.
- */
-static void
-admit_files(struct sup *s)
-{
-	while (!s->interrupted && s->next < s->n &&
-	    s->running + ADMITTED(s) < s->max_running) {
-		struct sup_file *f = &s->f[s->next];
-		const struct resource_amount *claim =
-		    f->d->scan.has_claim ? &f->d->scan.claim : NULL;
-		struct resource_amount overhead = { POOL_RUNNER_OVERHEAD_BYTES, 0 };
-		char what[600], *err = NULL;
-
-		if (psi_gate_holds(&s->psi, s->running)) {
-			if (!f->psi_noted)
-				blocked(s, f, "psi_pressure", overhead);
-			f->psi_noted = true;
-			return;
-		}
-		snprintf(what, sizeof(what), "file `%s`", f->d->display);
-		s->next++;
-		switch (pool_admit(s->pool, owner_of(s, f), overhead, claim, what,
-		    &err)) {
-		case POOL_GRANTED:
-			s->ready[s->ready_tail++] = (size_t)(f - s->f);
-			break;
-		case POOL_QUEUED:
-			blocked(s, f, "pool_full", reservation(claim));
-			break;
-		case POOL_FAILED:
-			finish(s, f, RF_END_NOT_RUN, err ? err : "out of memory");
-			break;
-		}
-		free(err);
-	}
-}
-
-/* Everything the pool decided since the last call. */
-static void
-take_grants(struct sup *s)
-{
-	struct pool_grant g;
-
-	while (pool_next_grant(s->pool, &g) == 1) {
-		struct sup_file *f = &s->f[g.owner - 1];
-
-		if (g.kind == POOL_REQ_ADMIT) {
-			if (g.status == POOL_GRANTED) {
-				s->ready[s->ready_tail++] = (size_t)(f - s->f);
-			} else {
-				finish(s, f, RF_END_NOT_RUN, g.message ?
-				    g.message : "out of memory");
-			}
-		} else {
-			answer(s, f, g.kind, g.status, g.cookie, g.amount,
-			    g.message);
-		}
-		free(g.message);
-	}
-}
-
-/* Starts admitted files in the order the pool admitted them, unless PSI
- * holds new starts. */
-static void
-start_admitted(struct sup *s)
-{
-	while (ADMITTED(s) > 0 && !s->interrupted) {
-		struct sup_file *f = &s->f[s->ready[s->ready_head]];
-
-		if (psi_gate_holds(&s->psi, s->running)) {
-			if (!f->psi_noted)
-				blocked(s, f, "psi_pressure", reservation(
-				    f->d->scan.has_claim ? &f->d->scan.claim : NULL));
-			f->psi_noted = true;
-			return;
-		}
-		s->ready_head++;
-		dispatch(s, f);
-	}
-}
-
-static void
-pool_state(struct sup *s)
-{
-	struct event ev;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = EVENT_POOL_STATE;
-	pool_snapshot(s->pool, &ev.amount, &ev.amount2);
-	emit(s, &ev);
 }
 
 static void
@@ -393,7 +173,7 @@ handle_frame(struct sup *s, struct sup_file *f)
 	msgpack_unpacked_init(&u);
 	if (frame_decode(body, len, &u, &msg) != FRAME_OK)
 		protocol_error(f, "malformed msgpack frame");
-	else if (runfile_handle(&f->rf, msg, mono_ns(), &s->out, err,
+	else if (runfile_handle(&f->rf, msg, sup_mono_ns(), &s->out, err,
 	    sizeof(err)) != 0)
 		protocol_error(f, err);
 	msgpack_unpacked_destroy(&u);
@@ -424,7 +204,7 @@ drain(struct sup *s, struct sup_file *f)
 			 * stop mid-frame; its wait status tells why */
 			close_chan(f);
 			if (f->pid > 0)
-				f->eof_deadline = mono_ns() + EOF_GRACE_NS;
+				f->eof_deadline = sup_mono_ns() + EOF_GRACE_NS;
 			return;
 		}
 		for (off = 0; off < (size_t)n && f->chan >= 0; off += used) {
@@ -459,14 +239,14 @@ runner_exited(struct sup *s, struct sup_file *f, int wstatus)
 		}
 	done = f->rf.state == RF_DONE;
 	if (f->cause)
-		finish(s, f, f->end, f->cause);
+		sup_finish(s, f, f->end, f->cause);
 	else if (f->rf.chunk_error && WIFEXITED(wstatus))
-		finish(s, f, RF_END_CRASHED, f->rf.chunk_error);
+		sup_finish(s, f, RF_END_CRASHED, f->rf.chunk_error);
 	else if (done && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)
-		finish(s, f, RF_END_EXITED, NULL);
+		sup_finish(s, f, RF_END_EXITED, NULL);
 	else {
 		runfile_describe_wait(wstatus, done, cause, sizeof(cause));
-		finish(s, f, RF_END_CRASHED, cause);
+		sup_finish(s, f, RF_END_CRASHED, cause);
 	}
 }
 
@@ -547,7 +327,7 @@ check_deadlines(struct sup *s, int64_t now)
 			f->eof_deadline = 0;
 		}
 		/* time parked in the pool is not the file's (upstream §5.3) */
-		if (pool_owner_waiting(s->pool, owner_of(s, f))) {
+		if (pool_owner_waiting(s->pool, sup_owner_of(s, f))) {
 			if (f->pool_wait_since == 0)
 				f->pool_wait_since = now;
 			continue;
@@ -588,22 +368,6 @@ poll_timeout(struct sup *s, int64_t now)
 	return (int)((next - now + NS_PER_MS - 1) / NS_PER_MS);
 }
 
-/* Until nothing changes: a start that fails frees room for the next. */
-static void
-admit(struct sup *s)
-{
-	size_t before[4];
-
-	do {
-		before[0] = s->next, before[1] = s->completed;
-		before[2] = s->running, before[3] = ADMITTED(s);
-		admit_files(s);
-		take_grants(s);
-		start_admitted(s);
-	} while (before[0] != s->next || before[1] != s->completed ||
-	    before[2] != s->running || before[3] != ADMITTED(s));
-}
-
 static void
 tick(struct sup *s)
 {
@@ -613,7 +377,7 @@ tick(struct sup *s)
 		;
 	(void)psi_gate_poll(&s->psi);
 	if (s->running > 0)
-		pool_state(s);
+		sup_pool_state(s);
 }
 
 /* Files left with nothing running and nothing the pool will ever grant. */
@@ -627,7 +391,7 @@ stuck(struct sup *s)
 	s->internal_error = 1;
 	for (i = 0; i < s->n; i++)
 		if (s->f[i].rf.state == RF_PENDING)
-			finish(s, &s->f[i], RF_END_NOT_RUN,
+			sup_finish(s, &s->f[i], RF_END_NOT_RUN,
 			    "not run: internal error in admission");
 }
 
@@ -647,7 +411,7 @@ loop(struct sup *s)
 	}
 	read_signals(s);        /* a Ctrl-C during discovery: dispatch nothing */
 	for (;;) {
-		admit(s);
+		sup_admit(s);
 		if (s->completed == s->n || (s->interrupted && s->running == 0))
 			break;
 		if (s->running == 0 && !s->interrupted) {
@@ -666,7 +430,7 @@ loop(struct sup *s)
 			continue;
 		}
 		render_progress(s->render, s->running,
-		    (double)(mono_ns() - s->t0) / 1e9);
+		    (double)(sup_mono_ns() - s->t0) / 1e9);
 		np = 0;
 		pfd[np++] = (struct pollfd){ .fd = s->p->sigfd, .events = POLLIN };
 		pfd[np++] = (struct pollfd){ .fd = s->tfd, .events = POLLIN };
@@ -676,7 +440,7 @@ loop(struct sup *s)
 				pfd[np++] = (struct pollfd){ .fd = s->live[i]->chan,
 				    .events = POLLIN };
 			}
-		if (poll(pfd, np, poll_timeout(s, mono_ns())) < 0 &&
+		if (poll(pfd, np, poll_timeout(s, sup_mono_ns())) < 0 &&
 		    errno != EINTR) {
 			fprintf(stderr, "provium: poll: %s\n", strerror(errno));
 			s->internal_error = 1;
@@ -690,7 +454,7 @@ loop(struct sup *s)
 			read_signals(s);
 		if (pfd[1].revents)
 			tick(s);
-		check_deadlines(s, mono_ns());
+		check_deadlines(s, sup_mono_ns());
 	}
 	free(pfd);
 	free(who);
@@ -762,8 +526,8 @@ sup_run(const struct sup_params *p)
 	memset(&s, 0, sizeof(s));
 	s.p = p;
 	s.n = p->files->n;
-	s.t0 = mono_ns();
-	s.out = (struct rf_out){ emit, request, &s };
+	s.t0 = sup_mono_ns();
+	s.out = (struct rf_out){ sup_emit, sup_request, &s };
 	s.max_running = fd_budget();
 	s.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	s.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -807,20 +571,20 @@ sup_run(const struct sup_params *p)
 		ev.nfixture_refs = d->scan.nfixture_refs;
 		ev.has_declared_claim = d->scan.has_claim;
 		ev.declared_claim = d->scan.claim;
-		emit(&s, &ev);
+		sup_emit(&s, &ev);
 	}
-	pool_state(&s);
+	sup_pool_state(&s);
 	loop(&s);
 	if (s.interrupted) {
 		snprintf(cause, sizeof(cause), "not run: interrupted (SIG%s)",
 		    sigabbrev_np(s.interrupted));
 		for (i = 0; i < s.n; i++)
 			if (s.f[i].rf.state == RF_PENDING)
-				finish(&s, &s.f[i], RF_END_NOT_RUN, cause);
+				sup_finish(&s, &s.f[i], RF_END_NOT_RUN, cause);
 	}
-	pool_state(&s);
+	sup_pool_state(&s);
 	sweep_children();
-	render_finish(s.render, (double)(mono_ns() - s.t0) / 1e9);
+	render_finish(s.render, (double)(sup_mono_ns() - s.t0) / 1e9);
 	rc = 0;
 	for (i = 0; i < s.n; i++)
 		if (s.f[i].rf.status == NULL ||
