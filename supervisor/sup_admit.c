@@ -107,7 +107,7 @@ admit_files(struct sup *s)
 
 		if (psi_gate_holds(&s->psi, s->running)) {
 			if (!f->psi_noted)
-				blocked(s, f, "psi_pressure", overhead);
+				blocked(s, f, "psi_pressure", sup_reservation(NULL));
 			f->psi_noted = true;
 			return;
 		}
@@ -163,8 +163,7 @@ start_admitted(struct sup *s)
 
 		if (psi_gate_holds(&s->psi, s->running)) {
 			if (!f->psi_noted)
-				blocked(s, f, "psi_pressure", sup_reservation(
-				    f->d->scan.has_claim ? &f->d->scan.claim : NULL));
+				blocked(s, f, "psi_pressure", sup_reservation(NULL));
 			f->psi_noted = true;
 			return;
 		}
