@@ -14,6 +14,8 @@ struct render {
 	size_t ncompleted;
 	uint64_t passed, failed, skipped, errored;
 	bool line_shown;                /* progress line on screen */
+	size_t drawn_running, drawn_completed;
+	double drawn_at;
 };
 
 struct render *
@@ -173,6 +175,13 @@ render_progress(struct render *r, size_t running, double elapsed)
 {
 	if (!r->o.progress)
 		return;
+	/* a terminal needs no more than ~10 redraws a second */
+	if (r->line_shown && running == r->drawn_running &&
+	    r->ncompleted == r->drawn_completed && elapsed - r->drawn_at < 0.1)
+		return;
+	r->drawn_running = running;
+	r->drawn_completed = r->ncompleted;
+	r->drawn_at = elapsed;
 	fprintf(r->o.out, "\r\033[K[%02d:%02d] %zu/%zu files · %zu running",
 	    (int)elapsed / 60, (int)elapsed % 60, r->ncompleted, r->n, running);
 	r->line_shown = true;
