@@ -181,19 +181,23 @@ handle_frame(struct sup *s, struct sup_file *f)
 }
 
 /*
- * Reads and applies every frame waiting on f's channel.  Reads are big
- * and fed to the frame reader from memory: one read() for many small
- * reports instead of two per frame.
+ * Reads and applies the frames waiting on f's channel.  Reads are big and
+ * fed to the frame reader from memory: one read() for many small reports
+ * instead of two per frame.  A live runner gets DRAIN_READS reads per
+ * turn so one chatty runner cannot starve the others (poll comes back);
+ * a dead one (all) is read to the end.
  */
+#define DRAIN_READS 16
+
 static void
-drain(struct sup *s, struct sup_file *f)
+drain(struct sup *s, struct sup_file *f, bool all)
 {
 	char err[128];
 	size_t off, used;
 	ssize_t n;
-	int rc;
+	int rc, reads = 0;
 
-	while (f->chan >= 0) {
+	while (f->chan >= 0 && (all || reads++ < DRAIN_READS)) {
 		n = read(f->chan, s->rbuf, sizeof(s->rbuf));
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -229,7 +233,7 @@ runner_exited(struct sup *s, struct sup_file *f, int wstatus)
 	size_t i;
 
 	f->wstatus = wstatus;
-	drain(s, f);                /* reports written before the exit come first */
+	drain(s, f, true);          /* reports written before the exit come first */
 	kill_group(f);              /* whatever it left behind in its group */
 	f->pid = 0;
 	for (i = 0; i < s->running; i++)
@@ -449,7 +453,7 @@ loop(struct sup *s)
 		/* Channels first: a runner's last reports precede its exit. */
 		for (i = 2; i < np; i++)
 			if (pfd[i].revents && who[i]->chan == pfd[i].fd)
-				drain(s, who[i]);
+				drain(s, who[i], false);
 		if (pfd[0].revents)
 			read_signals(s);
 		if (pfd[1].revents)
