@@ -32,7 +32,7 @@ struct child_err {
 #define CHILD_STACK (64 * 1024)
 
 struct child_arg {
-	const struct spawn_req *req;
+	const struct sup_spawn_req *req;
 	int notify;
 };
 
@@ -62,9 +62,9 @@ child_die(int fd, int stage)
 
 /* Runs between fork and exec: async-signal-safe calls only. */
 static void __attribute__((noreturn))
-child(const struct spawn_req *req, int notify)
+child(const struct sup_spawn_req *req, int notify)
 {
-	int parked[SPAWN_MAX_FDS];
+	int parked[SUP_SPAWN_MAX_FDS];
 	sigset_t none;
 	size_t i;
 
@@ -94,7 +94,7 @@ child_main(void *arg)
 }
 
 int
-spawn_start(const struct spawn_req *req, pid_t *pid, char *err, size_t errlen)
+sup_spawn_start(const struct sup_spawn_req *req, pid_t *pid, char *err, size_t errlen)
 {
 	int pfd[2], saved;
 	sigset_t all, old;
@@ -104,7 +104,7 @@ spawn_start(const struct spawn_req *req, pid_t *pid, char *err, size_t errlen)
 	ssize_t n;
 	pid_t p;
 
-	if (req->nfds > SPAWN_MAX_FDS) {
+	if (req->nfds > SUP_SPAWN_MAX_FDS) {
 		snprintf(err, errlen, "spawn %s: too many fds", req->path);
 		return -1;
 	}

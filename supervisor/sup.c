@@ -117,7 +117,7 @@ sup_dispatch(struct sup *s, struct sup_file *f)
 	const struct resource_amount *claim =
 	    f->d->scan.has_claim ? &f->d->scan.claim : NULL;
 	char *argv[] = { (char *)"provium", (char *)"--runner", NULL };
-	struct spawn_req req = { .path = s->p->self_exe, .argv = argv,
+	struct sup_spawn_req req = { .path = s->p->self_exe, .argv = argv,
 	    .new_pgroup = true };
 	struct event ev;
 	char err[512], cause[600];
@@ -138,12 +138,12 @@ sup_dispatch(struct sup *s, struct sup_file *f)
 		sup_finish(s, f, RF_END_CRASHED, cause);
 		return;
 	}
-	req.fds[0] = (struct spawn_fd){ s->devnull, 0 };
-	req.fds[1] = (struct spawn_fd){ 2, 1 };
-	req.fds[2] = (struct spawn_fd){ 2, 2 };
-	req.fds[3] = (struct spawn_fd){ sv[1], RUNNER_CHANNEL_FD };
+	req.fds[0] = (struct sup_spawn_fd){ s->devnull, 0 };
+	req.fds[1] = (struct sup_spawn_fd){ 2, 1 };
+	req.fds[2] = (struct sup_spawn_fd){ 2, 2 };
+	req.fds[3] = (struct sup_spawn_fd){ sv[1], RUNNER_CHANNEL_FD };
 	req.nfds = 4;
-	if (spawn_start(&req, &f->pid, err, sizeof(err)) != 0) {
+	if (sup_spawn_start(&req, &f->pid, err, sizeof(err)) != 0) {
 		close(sv[0]);
 		close(sv[1]);
 		f->pid = 0;

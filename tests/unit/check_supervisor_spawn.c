@@ -12,13 +12,13 @@
 START_TEST(exec_failure_is_reported)
 {
 	char *argv[] = { (char *)"x", NULL };
-	struct spawn_req req = { .path = "/nonexistent/prog", .argv = argv };
+	struct sup_spawn_req req = { .path = "/nonexistent/prog", .argv = argv };
 	char err[256];
 	pid_t pid = 0;
 
-	ck_assert_int_eq(spawn_start(&req, &pid, err, sizeof(err)), -1);
+	ck_assert_int_eq(sup_spawn_start(&req, &pid, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "exec /nonexistent/prog: No such file or directory");
-	/* the failed child was reaped by spawn_start */
+	/* the failed child was reaped by sup_spawn_start */
 	ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
 }
 END_TEST
@@ -28,7 +28,7 @@ START_TEST(fds_and_group)
 	/* sh reports its process group and writes to fd 3 */
 	char *argv[] = { (char *)"sh", (char *)"-c",
 	    (char *)"cut -d\" \" -f5 /proc/$$/stat >&3; echo out", NULL };
-	struct spawn_req req = { .path = "/bin/sh", .argv = argv,
+	struct sup_spawn_req req = { .path = "/bin/sh", .argv = argv,
 	    .new_pgroup = true };
 	int p3[2], p1[2], st;
 	char buf[64];
@@ -39,10 +39,10 @@ START_TEST(fds_and_group)
 	ck_assert_int_eq(pipe2(p3, O_CLOEXEC), 0);
 	ck_assert_int_eq(pipe2(p1, O_CLOEXEC), 0);
 	/* sources deliberately on the targets' numbers' neighbours */
-	req.fds[0] = (struct spawn_fd){ p3[1], 3 };
-	req.fds[1] = (struct spawn_fd){ p1[1], 1 };
+	req.fds[0] = (struct sup_spawn_fd){ p3[1], 3 };
+	req.fds[1] = (struct sup_spawn_fd){ p1[1], 1 };
 	req.nfds = 2;
-	ck_assert_int_eq(spawn_start(&req, &pid, err, sizeof(err)), 0);
+	ck_assert_int_eq(sup_spawn_start(&req, &pid, err, sizeof(err)), 0);
 	close(p3[1]);
 	close(p1[1]);
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
