@@ -1,0 +1,628 @@
+/* sup.c: dispatch, the poll loop, reaping, and the ordered event stream. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "events/frame.h"
+#include "events/mp.h"
+#include "events/proto.h"
+#include "supervisor/admit.h"
+#include "supervisor/runfile.h"
+#include "supervisor/spawn.h"
+#include "sup.h"
+
+/* After a channel closes, a runner that has not exited gets this long. */
+#define EOF_GRACE_NS (5ll * 1000000000)
+#define NS_PER_MS 1000000ll
+
+struct sup_file {
+	struct runfile rf;
+	struct discovered *d;
+	pid_t pid;                      /* 0 = not running */
+	int chan;                       /* -1 = closed */
+	struct frame_reader rd;
+	int wstatus;
+	char *cause;                    /* why we ended it (protocol, timeout, signal) */
+	enum rf_end end;                /* with cause */
+	int64_t deadline;               /* file timeout, monotonic ns; 0 = none */
+	int64_t eof_deadline;           /* channel closed, runner still alive */
+};
+
+struct sup {
+	const struct sup_params *p;
+	struct sup_file *f;
+	size_t n, next, running;
+	struct admit admit;
+	struct render *render;
+	struct rf_out out;
+	int devnull;
+	int interrupted;                /* signal number */
+	int internal_error;
+	int64_t t0;
+};
+
+static int64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- the event stream ---- */
+
+static void
+emit(void *ctx, struct event *ev)
+{
+	struct sup *s = ctx;
+	msgpack_sbuffer sb;
+
+	ev->ts = event_now_ns();
+	if (event_encode(ev, &sb) != 0) {
+		fprintf(stderr, "provium: internal error: cannot encode a %s event\n",
+		    event_kind_name(ev->kind));
+		s->internal_error = 1;
+		return;
+	}
+	sink_set_write(s->p->sinks, sb.data, sb.size, ev);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static int
+reply(struct sup_file *f, const char *t, uint64_t id, const char *message)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	int rc;
+
+	if (f->chan < 0)
+		return -1;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, message ? 3 : 2);
+	mp_kv_str(&pk, "t", t);
+	mp_kv_u64(&pk, "id", id);
+	if (message)
+		mp_kv_str(&pk, "message", message);
+	rc = frame_write_sbuf(f->chan, &sb, FRAME_MAX_RUNNER);
+	msgpack_sbuffer_destroy(&sb);
+	return rc == FRAME_OK ? 0 : -1;     /* EPIPE: runner gone, seen as EOF */
+}
+
+/* Until the pool lands (admit.h), every request is granted at once. */
+static int
+request(void *ctx, struct runfile *rf, enum rf_request req, uint64_t id,
+    struct resource_amount amount, const char *what)
+{
+	struct sup *s = ctx;
+	struct sup_file *f = (struct sup_file *)rf;   /* rf is f's first member */
+
+	(void)what;
+	switch (req) {
+	case RF_REQ_CLAIM:
+		runfile_claim_granted(rf, amount, &s->out);
+		return reply(f, "claim_ok", id, NULL);
+	case RF_REQ_RESERVE:
+		return reply(f, "reserve_ok", id, NULL);
+	case RF_REQ_RELEASE:
+		return 0;
+	}
+	return 0;
+}
+
+/* ---- the start frame ---- */
+
+static void
+pack_strs(msgpack_packer *pk, const char *key, const char *const *v, size_t n)
+{
+	size_t i;
+
+	mp_str(pk, key);
+	msgpack_pack_array(pk, n);
+	for (i = 0; i < n; i++)
+		mp_str(pk, v[i]);
+}
+
+static void
+pack_kvs(msgpack_packer *pk, const char *key, const struct cli_kv *v, size_t n)
+{
+	size_t i;
+
+	mp_str(pk, key);
+	msgpack_pack_array(pk, n);
+	for (i = 0; i < n; i++) {
+		msgpack_pack_map(pk, 2);
+		mp_kv_str(pk, "key", v[i].key);
+		mp_kv_str(pk, "value", v[i].value);
+	}
+}
+
+static int
+send_start(struct sup *s, struct sup_file *f)
+{
+	const struct cli_opts *o = s->p->opts;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	int rc;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 5);
+	mp_kv_str(&pk, "t", "start");
+	mp_kv_u64(&pk, "v", 1);
+	mp_kv_str(&pk, "path", f->d->display);
+	mp_kv_str(&pk, "display", f->d->display);
+	mp_str(&pk, "opts");
+	msgpack_pack_map(&pk, 9);
+	mp_kv_bool(&pk, "include_slow", o->include_slow);
+	pack_strs(&pk, "tag", o->tag, o->ntag);
+	pack_strs(&pk, "no_tag", o->no_tag, o->nno_tag);
+	pack_kvs(&pk, "tag_meta", o->tag_meta, o->ntag_meta);
+	pack_kvs(&pk, "no_tag_meta", o->no_tag_meta, o->nno_tag_meta);
+	mp_kv_str(&pk, "vmm", o->vmm);
+	mp_kv_bool(&pk, "verbose", o->verbose);
+	if (o->config)
+		mp_kv_str(&pk, "config", o->config);
+	else
+		mp_kv_nil(&pk, "config");
+	mp_kv_str(&pk, "accel", o->accel);
+	rc = frame_write_sbuf(f->chan, &sb, FRAME_MAX_RUNNER);
+	msgpack_sbuffer_destroy(&sb);
+	return rc == FRAME_OK ? 0 : -1;
+}
+
+/* ---- runner lifecycle ---- */
+
+static void
+set_cause(struct sup_file *f, enum rf_end end, const char *cause)
+{
+	if (f->cause != NULL)   /* the first cause wins */
+		return;
+	f->cause = strdup(cause);
+	f->end = end;
+}
+
+static void
+kill_group(struct sup_file *f)
+{
+	if (f->pid > 0)
+		(void)kill(-f->pid, SIGKILL);
+}
+
+static void
+close_chan(struct sup_file *f)
+{
+	if (f->chan >= 0)
+		close(f->chan);
+	f->chan = -1;
+	frame_reader_clear(&f->rd);
+}
+
+static void
+protocol_error(struct sup_file *f, const char *msg)
+{
+	char buf[1200];
+
+	snprintf(buf, sizeof(buf), "runner protocol error: %s", msg);
+	set_cause(f, RF_END_CRASHED, buf);
+	kill_group(f);
+	close_chan(f);
+}
+
+static void
+finish(struct sup *s, struct sup_file *f, enum rf_end end, const char *cause)
+{
+	size_t idx = (size_t)(f - s->f);
+
+	close_chan(f);
+	runfile_finish(&f->rf, end, cause, mono_ns(), &s->out);
+	render_file(s->render, idx, &f->rf);
+}
+
+static void
+timeout_text(uint64_t ms, char *buf, size_t len)
+{
+	if (ms % 1000 == 0)
+		snprintf(buf, len, "file timeout exceeded (%llus)",
+		    (unsigned long long)(ms / 1000));
+	else
+		snprintf(buf, len, "file timeout exceeded (%llums)",
+		    (unsigned long long)ms);
+}
+
+static void
+dispatch(struct sup *s, struct sup_file *f)
+{
+	const struct resource_amount *claim =
+	    f->d->scan.has_claim ? &f->d->scan.claim : NULL;
+	char *argv[] = { (char *)"provium", (char *)"--runner", NULL };
+	struct spawn_req req = { .path = s->p->self_exe, .argv = argv,
+	    .new_pgroup = true };
+	struct event ev;
+	char err[512], cause[600];
+	int sv[2];
+	int64_t now = mono_ns();
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = EVENT_FILE_DISPATCHED;
+	ev.path = f->d->display;
+	ev.amount = admit_reservation(claim);
+	emit(s, &ev);
+	runfile_dispatched(&f->rf, now);
+	if (s->p->opts->timeout_ms)
+		f->deadline = now + (int64_t)s->p->opts->timeout_ms * NS_PER_MS;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		snprintf(cause, sizeof(cause), "could not start runner: "
+		    "socketpair: %s", strerror(errno));
+		finish(s, f, RF_END_CRASHED, cause);
+		return;
+	}
+	req.fds[0] = (struct spawn_fd){ s->devnull, 0 };
+	req.fds[1] = (struct spawn_fd){ 2, 1 };
+	req.fds[2] = (struct spawn_fd){ 2, 2 };
+	req.fds[3] = (struct spawn_fd){ sv[1], RUNNER_CHANNEL_FD };
+	req.nfds = 4;
+	if (spawn_start(&req, &f->pid, err, sizeof(err)) != 0) {
+		close(sv[0]);
+		close(sv[1]);
+		f->pid = 0;
+		snprintf(cause, sizeof(cause), "could not start runner: %s", err);
+		finish(s, f, RF_END_CRASHED, cause);
+		return;
+	}
+	close(sv[1]);
+	f->chan = sv[0];
+	(void)fcntl(f->chan, F_SETFL, O_NONBLOCK);
+	f->rd = (struct frame_reader)FRAME_READER_INIT(FRAME_MAX_RUNNER);
+	s->running++;
+	if (send_start(s, f) != 0)
+		close_chan(f);      /* already dead: its wait status tells why */
+}
+
+/* Reads and applies every frame buffered on f's channel. */
+static void
+drain(struct sup *s, struct sup_file *f)
+{
+	char err[1024];
+	uint8_t *body;
+	size_t len;
+	int rc;
+
+	while (f->chan >= 0) {
+		rc = frame_reader_read(&f->rd, f->chan);
+		if (rc == FRAME_AGAIN)
+			return;
+		if (rc == FRAME_EOF || rc == FRAME_TRUNCATED ||
+		    (rc == FRAME_IO && (errno == ECONNRESET || errno == EPIPE))) {
+			/* a dying runner may stop mid-frame: its wait status tells why */
+			close_chan(f);
+			if (f->pid > 0)
+				f->eof_deadline = mono_ns() + EOF_GRACE_NS;
+			return;
+		}
+		if (rc != FRAME_OK) {
+			snprintf(err, sizeof(err), "channel: %s", frame_strerror(rc));
+			protocol_error(f, err);
+			return;
+		}
+		body = frame_reader_take(&f->rd, &len);
+		msgpack_unpacked u;
+		const msgpack_object *msg;
+		msgpack_unpacked_init(&u);
+		if (frame_decode(body, len, &u, &msg) != FRAME_OK) {
+			protocol_error(f, "malformed msgpack frame");
+		} else if (runfile_handle(&f->rf, msg, mono_ns(), &s->out, err,
+		    sizeof(err)) != 0) {
+			protocol_error(f, err);
+		}
+		msgpack_unpacked_destroy(&u);
+		free(body);
+	}
+}
+
+static void
+runner_exited(struct sup *s, struct sup_file *f, int wstatus)
+{
+	char cause[256];
+	bool done;
+
+	f->wstatus = wstatus;
+	drain(s, f);                /* reports written before the exit come first */
+	kill_group(f);              /* whatever it left behind in its group */
+	f->pid = 0;
+	s->running--;
+	done = f->rf.state == RF_DONE;
+	if (f->cause)
+		finish(s, f, f->end, f->cause);
+	else if (f->rf.chunk_error && WIFEXITED(wstatus))
+		finish(s, f, RF_END_CRASHED, f->rf.chunk_error);
+	else if (done && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)
+		finish(s, f, RF_END_EXITED, NULL);
+	else {
+		runfile_describe_wait(wstatus, done, cause, sizeof(cause));
+		finish(s, f, RF_END_CRASHED, cause);
+	}
+}
+
+static void
+reap(struct sup *s)
+{
+	int st;
+	pid_t pid;
+	size_t i;
+
+	for (;;) {
+		pid = waitpid(-1, &st, WNOHANG);
+		if (pid == 0 || (pid < 0 && errno == ECHILD))
+			return;
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		for (i = 0; i < s->n; i++)
+			if (s->f[i].pid == pid) {
+				runner_exited(s, &s->f[i], st);
+				break;
+			}
+		/* other pids: orphans we adopted as subreaper; just reaped */
+	}
+}
+
+static void
+interrupt(struct sup *s, int sig)
+{
+	char cause[64];
+	size_t i;
+
+	if (s->interrupted)
+		return;
+	s->interrupted = sig;
+	snprintf(cause, sizeof(cause), "interrupted (SIG%s)", sigabbrev_np(sig));
+	for (i = 0; i < s->n; i++)
+		if (s->f[i].pid > 0) {
+			set_cause(&s->f[i], RF_END_CRASHED, cause);
+			kill_group(&s->f[i]);
+		}
+}
+
+static void
+read_signals(struct sup *s)
+{
+	struct signalfd_siginfo si;
+	ssize_t n;
+
+	while ((n = read(s->p->sigfd, &si, sizeof(si))) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			break;  /* reaped below in any case */
+		case SIGINT:
+		case SIGTERM:
+		case SIGHUP:
+			interrupt(s, (int)si.ssi_signo);
+			break;
+		}
+	}
+	reap(s);
+}
+
+static void
+check_deadlines(struct sup *s, int64_t now)
+{
+	char cause[128];
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		struct sup_file *f = &s->f[i];
+
+		if (f->pid <= 0)
+			continue;
+		if (f->deadline && now >= f->deadline) {
+			timeout_text(s->p->opts->timeout_ms, cause, sizeof(cause));
+			set_cause(f, RF_END_TIMED_OUT, cause);
+			kill_group(f);
+			f->deadline = 0;
+		}
+		if (f->eof_deadline && now >= f->eof_deadline) {
+			set_cause(f, RF_END_CRASHED, "runner crashed: closed its "
+			    "channel but did not exit");
+			kill_group(f);
+			f->eof_deadline = 0;
+		}
+	}
+}
+
+static int
+poll_timeout(struct sup *s, int64_t now, bool progress)
+{
+	int64_t next = progress ? now + 1000 * NS_PER_MS : 0;
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		struct sup_file *f = &s->f[i];
+		if (f->pid <= 0)
+			continue;
+		if (f->deadline && (next == 0 || f->deadline < next))
+			next = f->deadline;
+		if (f->eof_deadline && (next == 0 || f->eof_deadline < next))
+			next = f->eof_deadline;
+	}
+	if (next == 0)
+		return -1;
+	if (next <= now)
+		return 0;
+	return (int)((next - now + NS_PER_MS - 1) / NS_PER_MS);
+}
+
+static void
+loop(struct sup *s)
+{
+	struct pollfd *pfd = calloc(s->n + 1, sizeof(*pfd));
+	struct sup_file **who = calloc(s->n + 1, sizeof(*who));
+	bool progress = s->p->render->progress;
+	size_t i, np;
+
+	if (pfd == NULL || who == NULL) {
+		fprintf(stderr, "provium: out of memory\n");
+		s->internal_error = 1;
+		interrupt(s, SIGTERM);
+	}
+	for (;;) {
+		while (!s->interrupted && s->next < s->n &&
+		    admit_may_dispatch(&s->admit, s->running,
+		    s->f[s->next].d->scan.has_claim ?
+		    &s->f[s->next].d->scan.claim : NULL))
+			dispatch(s, &s->f[s->next++]);
+		if (s->running == 0 && (s->next == s->n || s->interrupted))
+			break;
+		if (pfd == NULL) {
+			/* no memory to poll with: wait for the killed runners */
+			int st;
+			pid_t pid = waitpid(-1, &st, 0);
+			for (i = 0; pid > 0 && i < s->n; i++)
+				if (s->f[i].pid == pid)
+					runner_exited(s, &s->f[i], st);
+			continue;
+		}
+		render_progress(s->render, s->running,
+		    (double)(mono_ns() - s->t0) / 1e9);
+		np = 0;
+		pfd[np++] = (struct pollfd){ .fd = s->p->sigfd, .events = POLLIN };
+		for (i = 0; i < s->n; i++)
+			if (s->f[i].chan >= 0) {
+				who[np] = &s->f[i];
+				pfd[np++] = (struct pollfd){ .fd = s->f[i].chan,
+				    .events = POLLIN };
+			}
+		if (poll(pfd, np, poll_timeout(s, mono_ns(), progress)) < 0 &&
+		    errno != EINTR) {
+			fprintf(stderr, "provium: poll: %s\n", strerror(errno));
+			s->internal_error = 1;
+			interrupt(s, SIGTERM);
+		}
+		/* Channels first: a runner's last reports precede its exit. */
+		for (i = 1; i < np; i++)
+			if (pfd[i].revents && who[i]->chan == pfd[i].fd)
+				drain(s, who[i]);
+		if (pfd[0].revents)
+			read_signals(s);
+		check_deadlines(s, mono_ns());
+	}
+	free(pfd);
+	free(who);
+}
+
+/* Kill and reap any child still around (escaped its group, or adopted). */
+static void
+sweep_children(void)
+{
+	char path[64];
+	int round;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+	for (round = 0; round < 50; round++) {
+		FILE *fp = fopen(path, "re");
+		int pid, any = 0;
+
+		while (fp && fscanf(fp, "%d", &pid) == 1) {
+			(void)kill(pid, SIGKILL);
+			any = 1;
+		}
+		if (fp)
+			fclose(fp);
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			any = 1;
+		if (!any)
+			return;
+		if (fp == NULL) {       /* no /proc: wait once, blocking */
+			while (waitpid(-1, NULL, 0) > 0)
+				;
+			return;
+		}
+		usleep(10000);
+	}
+}
+
+int
+sup_run(const struct sup_params *p)
+{
+	struct sup s;
+	struct event ev;
+	char cause[64];
+	size_t i;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	s.p = p;
+	s.n = p->files->n;
+	s.t0 = mono_ns();
+	s.out = (struct rf_out){ emit, request, &s };
+	admit_init(&s.admit);
+	s.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	s.f = calloc(s.n, sizeof(*s.f));
+	s.render = render_new(p->render, s.n);
+	if (s.f == NULL || s.render == NULL || s.devnull < 0) {
+		fprintf(stderr, "provium: cannot start: %s\n", strerror(errno));
+		free(s.f);
+		render_free(s.render);
+		if (s.devnull >= 0)
+			close(s.devnull);
+		return 2;
+	}
+	for (i = 0; i < s.n; i++) {
+		s.f[i].d = &p->files->v[i];
+		s.f[i].chan = -1;
+		runfile_init(&s.f[i].rf, s.f[i].d->display);
+	}
+	/* Every file is announced before the first dispatch. */
+	for (i = 0; i < s.n; i++) {
+		struct discovered *d = s.f[i].d;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = EVENT_FILE_DISCOVERED;
+		ev.path = d->display;
+		ev.fixture_refs = d->scan.fixture_refs;
+		ev.nfixture_refs = d->scan.nfixture_refs;
+		ev.has_declared_claim = d->scan.has_claim;
+		ev.declared_claim = d->scan.claim;
+		emit(&s, &ev);
+	}
+	loop(&s);
+	if (s.interrupted) {
+		snprintf(cause, sizeof(cause), "not run: interrupted (SIG%s)",
+		    sigabbrev_np(s.interrupted));
+		for (i = s.next; i < s.n; i++)
+			finish(&s, &s.f[i], RF_END_NOT_RUN, cause);
+	}
+	sweep_children();
+	render_finish(s.render, (double)(mono_ns() - s.t0) / 1e9);
+	rc = 0;
+	for (i = 0; i < s.n; i++)
+		if (s.f[i].rf.status == NULL ||
+		    strcmp(s.f[i].rf.status, EVENT_STATUS_PASSED) != 0)
+			rc = 1;
+	if (s.internal_error)
+		rc = 2;
+	if (s.interrupted)
+		rc = 128 + s.interrupted;
+	for (i = 0; i < s.n; i++) {
+		runfile_clear(&s.f[i].rf);
+		free(s.f[i].cause);
+		frame_reader_clear(&s.f[i].rd);
+	}
+	render_free(s.render);
+	free(s.f);
+	close(s.devnull);
+	return rc;
+}
