@@ -371,6 +371,7 @@ lab_vm(lua_State *L)
 	}
 	lua_pop(L, 1);
 
+	lua_settop(L, 4);   /* absent opts are nil, not what we push next */
 	vm = lua_newuserdatauv(L, sizeof(*vm), 0);
 	memset(vm, 0, sizeof(*vm));
 	vm->kind = VMAPI_K_VM;
