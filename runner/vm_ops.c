@@ -286,6 +286,7 @@ vm_push_file(lua_State *L)
 	ssize_t got;
 	size_t off = 0;
 
+	lua_settop(L, 4);
 	vmapi_need_booted(L, vm, "push_file");
 	if (!lua_isnoneornil(L, 4))
 		luaL_checktype(L, 4, LUA_TTABLE);
@@ -335,6 +336,7 @@ vm_tail_file(lua_State *L)
 	char what[200];
 	int t;
 
+	lua_settop(L, 3);
 	vmapi_need_booted(L, vm, "tail_file");
 	q = vmapi_req_new(L, vm, "tail_file");
 	msgpack_pack_map(&q->pk, 2);
@@ -378,6 +380,7 @@ vm_spawn_worker(lua_State *L)
 	uint64_t h = 0;
 	int64_t pid = 0;
 
+	lua_settop(L, 2);
 	vmapi_need_booted(L, vm, "spawn_worker");
 	if (!lua_isnoneornil(L, 2)) {
 		luaL_checktype(L, 2, LUA_TTABLE);
