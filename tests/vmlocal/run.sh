@@ -1,0 +1,59 @@
+#!/bin/sh
+# vmlocal: the Lua VM API end to end through `provium --vmm local`.
+# Every *.test.lua here must pass; then the event stream must pair every
+# vm_spawned with a vm_shutdown, and no process may be left whose cwd is
+# under our private TMPDIR (agents run in scratch dirs there, and so do
+# the processes they start).  crash/ checks the same after a runner dies.
+set -eu
+: "${PROVIUM:?}" "${PROVIUM_AGENT:?}" "${TMPDIR:?}"
+export PROVIUM_AGENT
+py=/usr/bin/python3
+fail() { echo "vmlocal: FAIL: $*" >&2; exit 1; }
+
+leftovers() {
+	for p in /proc/[0-9]*; do
+		c=$(readlink "$p/cwd" 2>/dev/null) || continue
+		case "$c" in "$TMPDIR"/*) echo "${p#/proc/} $c $(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" ;; esac
+	done
+}
+
+check_events() {   # file, expected number of VMs
+	"$py" - "$1" "$2" <<'PY'
+import sys, struct, msgpack
+d = open(sys.argv[1], "rb").read(); i = 0; spawned = {}; shut = {}
+while i < len(d):
+    n = struct.unpack(">I", d[i:i+4])[0]
+    m = msgpack.unpackb(d[i+4:i+4+n], raw=False); i += 4 + n
+    p = m["payload"]
+    if m["kind"] == "vm_spawned":
+        k = (p["file"], p["vm_name"]); spawned[k] = spawned.get(k, 0) + 1
+        assert p["cid"] >= 100, p
+    if m["kind"] == "vm_shutdown":
+        k = (p["file"], p["vm_name"]); shut[k] = shut.get(k, 0) + 1
+if spawned != shut:
+    sys.exit("vm_spawned %r != vm_shutdown %r" % (spawned, shut))
+if sum(spawned.values()) != int(sys.argv[2]):
+    sys.exit("expected %s VMs, saw %d" % (sys.argv[2], sum(spawned.values())))
+PY
+}
+
+cd "$(dirname "$0")"
+ev="$TMPDIR/events"
+if ! "$PROVIUM" --vmm local -v --save-events "$ev" ./*.test.lua >"$TMPDIR/out" 2>&1; then
+	cat "$TMPDIR/out"; fail "a suite file failed"
+fi
+grep -q "0 failed" "$TMPDIR/out" || { cat "$TMPDIR/out"; fail "summary"; }
+# run_forms 1, files 1, procs 1, workers 1, scope 3, dead 3
+check_events "$ev" 10 || fail "vm events not paired"
+sleep 0.2
+l=$(leftovers); [ -z "$l" ] || fail "leftover processes: $l"
+[ -z "$(ls -d "$TMPDIR"/provium-local-* 2>/dev/null)" ] || fail "scratch dirs left: $(ls -d "$TMPDIR"/provium-local-*)"
+
+ev2="$TMPDIR/events-crash"
+if "$PROVIUM" --vmm local --save-events "$ev2" crash/crash.test.lua >"$TMPDIR/out2" 2>&1; then
+	cat "$TMPDIR/out2"; fail "crash file passed"
+fi
+check_events "$ev2" 1 || fail "crash: vm events not paired"
+sleep 0.5
+l=$(leftovers); [ -z "$l" ] || fail "crash: leftover processes: $l"
+echo "vmlocal: ok"
