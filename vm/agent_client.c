@@ -428,7 +428,10 @@ drain(struct ac *c)
 		if (rc != FRAME_OK) {
 			if (c->dead != NULL)
 				return -1;
-			if (rc == FRAME_EOF)
+			/* A reset is how a killed agent with unread input
+			 * goes away: the same event for the user. */
+			if (rc == FRAME_EOF || (rc == FRAME_IO &&
+			    errno == ECONNRESET))
 				c->dead = errf("the agent closed the connection");
 			else if (rc == FRAME_IO)
 				c->dead = errf("read: %s", strerror(errno));
