@@ -69,6 +69,8 @@ struct req {
 msgpack_packer *req_ok_begin(struct agent *a, struct req *r);
 void req_finish(struct agent *a, struct req *r);
 void req_ok_nil(struct agent *a, struct req *r);
+/* Frees a request that will never be answered (shutdown). */
+void req_drop(struct req *r);
 void req_err(struct agent *a, struct req *r, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void req_fail(struct agent *a, struct req *r, const char *kind,

@@ -176,9 +176,19 @@ sweep(struct agent *a)
 static void
 shutdown_all(struct agent *a)
 {
+	struct proc *p;
+	struct stream *s;
+
 	proc_kill_all_now(a);
 	worker_close_all(a);
 	file_close_all(a);
+	for (p = a->procs; p != NULL; p = p->next)
+		p->dead = true;
+	for (s = a->streams; s != NULL; s = s->next)
+		s->dead = true;
+	sweep(a);
+	while (a->handles != NULL)
+		handle_del(a, a->handles);
 }
 
 static void

@@ -42,10 +42,11 @@ parse_fd(const char *opt, const char *s)
 }
 
 static int
-run_guest(struct agent *a)
+run_guest(struct agent *a, const char *argv0)
 {
 	guest_setup();
-	if (access("/init", X_OK) == 0) {
+	/* argv0 == /init: we are the image's init ourselves; don't loop. */
+	if (strcmp(argv0, "/init") != 0 && access("/init", X_OK) == 0) {
 		pid_t pid = fork();
 
 		if (pid > 0) {
@@ -103,7 +104,7 @@ main(int argc, char **argv)
 	}
 	if (fd < 0 && getpid() == 1) {
 		a.mode = AGENT_GUEST;
-		return run_guest(&a);
+		return run_guest(&a, argv[0]);
 	}
 	if (fd < 0) {
 		fprintf(stderr, "provium-agent: missing --fd N (the agent "

@@ -336,11 +336,8 @@ static void
 end_chan(struct agent *a, struct proc *p, int c)
 {
 	close_fd(&p->out[c]);
-	if (p->stream[c] != NULL) {
-		stream_end(a, p->stream[c], 0, NULL);
-		p->stream[c]->proc = NULL;
-		p->stream[c] = NULL;
-	}
+	if (p->stream[c] != NULL)
+		stream_end(a, p->stream[c], 0, NULL);   /* unlinks both ways */
 }
 
 /* Reads once from a pipe; returns bytes read, 0 at EOF, -1 nothing now. */
@@ -563,6 +560,8 @@ proc_free(struct agent *a, struct proc *p)
 	close_fd(&p->in);
 	free(p->inbuf);
 	free(p->cmd);
+	req_drop(p->wait_req);
+	req_drop(p->in_req);
 	free(p);
 }
 

@@ -33,6 +33,13 @@ req_free(struct req *r)
 	free(r);
 }
 
+void
+req_drop(struct req *r)
+{
+	if (r != NULL)
+		req_free(r);
+}
+
 /* Envelope up to (not including) the data map. */
 static void
 req_head(struct req *r, const char *kind, const char *suffix)

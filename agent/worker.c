@@ -350,6 +350,12 @@ pack_translated(struct agent *a, msgpack_packer *pk, struct worker *w,
 	}
 }
 
+static char *
+dup_str(const msgpack_object *o)
+{
+	return o == NULL ? NULL : mp_obj_strdup(o);
+}
+
 static void
 from_worker(struct agent *a, struct worker *w, const msgpack_object *m)
 {
@@ -376,7 +382,7 @@ from_worker(struct agent *a, struct worker *w, const msgpack_object *m)
 	} else if (strcmp(kind, "stream_end") == 0) {
 		const msgpack_object *v = mp_get(d, "value");
 		int64_t e = 0;
-		char *msg = mp_obj_strdup(mp_get(v, "message"));
+		char *msg = dup_str(mp_get(v, "message"));
 
 		mp_get_i64(v, "errno", &e);
 		agent_send_stream_end(a, f->host_id,
@@ -385,8 +391,8 @@ from_worker(struct agent *a, struct worker *w, const msgpack_object *m)
 		free(msg);
 		fwd_unlink(w, f);
 	} else if (strcmp(kind, "agent_error") == 0) {
-		char *ek = mp_obj_strdup(mp_get(d, "kind"));
-		char *msg = mp_obj_strdup(mp_get(d, "message"));
+		char *ek = dup_str(mp_get(d, "kind"));
+		char *msg = dup_str(mp_get(d, "message"));
 
 		if (f->req != NULL)
 			req_fail(a, f->req, ek ? ek : "bad_request", "%s",
@@ -406,7 +412,7 @@ from_worker(struct agent *a, struct worker *w, const msgpack_object *m)
 			req_finish(a, f->req);
 		} else if (f->req != NULL) {
 			int64_t e = 0;
-			char *msg = mp_obj_strdup(mp_get(v, "message"));
+			char *msg = dup_str(mp_get(v, "message"));
 
 			mp_get_i64(v, "errno", &e);
 			req_err(a, f->req, (int)e, "%s", msg ? msg : "");
