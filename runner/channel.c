@@ -194,6 +194,21 @@ runner_request(struct runner *r, const char *t, uint64_t memory_bytes,
 	return rc;
 }
 
+int
+runner_release(struct runner *r, uint64_t memory_bytes, unsigned cpus)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	int rc;
+
+	runner_pack_begin(&sb, &pk, "release", 2);
+	mp_kv_u64(&pk, "memory_bytes", memory_bytes);
+	mp_kv_u64(&pk, "cpus", cpus);
+	rc = runner_send(r, &sb);
+	msgpack_sbuffer_destroy(&sb);
+	return rc;
+}
+
 int64_t
 runner_deadline_ms(struct runner *r)
 {
@@ -210,54 +225,51 @@ runner_deadline_ms(struct runner *r)
 /* ---- start ----------------------------------------------------------- */
 
 static int
-str_list(const msgpack_object *opts, const char *key, char ***out,
-    size_t *n)
+str_item(const msgpack_object *e, void *slot)
 {
-	const msgpack_object *a = mp_get(opts, key);
+	char **out = slot;
 
-	if (a == NULL || a->type == MSGPACK_OBJECT_NIL)
-		return 0;
-	if (a->type != MSGPACK_OBJECT_ARRAY)
+	if (e->type != MSGPACK_OBJECT_STR)
 		return -1;
-	*out = calloc(a->via.array.size + 1, sizeof **out);
-	if (*out == NULL)
-		return -1;
-	for (uint32_t i = 0; i < a->via.array.size; i++) {
-		if (a->via.array.ptr[i].type != MSGPACK_OBJECT_STR)
-			return -1;
-		(*out)[i] = mp_obj_strdup(&a->via.array.ptr[i]);
-		if ((*out)[i] == NULL)
-			return -1;
-		(*n)++;
-	}
-	return 0;
+	*out = mp_obj_strdup(e);
+	return *out == NULL ? -1 : 0;
 }
 
 static int
-kv_list(const msgpack_object *opts, const char *key, struct runner_kv **out,
-    size_t *n)
+kv_item(const msgpack_object *e, void *slot)
+{
+	struct runner_kv *kv = slot;
+	const msgpack_object *k = mp_get(e, "key"), *v = mp_get(e, "value");
+
+	if (k == NULL || v == NULL || k->type != MSGPACK_OBJECT_STR ||
+	    v->type != MSGPACK_OBJECT_STR)
+		return -1;
+	kv->key = mp_obj_strdup(k);
+	kv->value = mp_obj_strdup(v);
+	return kv->key == NULL || kv->value == NULL ? -1 : 0;
+}
+
+/* opts[key]: nil/absent, or an array whose items item() converts into a
+ * calloc'd vector with one zeroed sentinel (so a half-parsed list frees). */
+static int
+list_opt(const msgpack_object *opts, const char *key, size_t size,
+    int (*item)(const msgpack_object *, void *), void *outp, size_t *n)
 {
 	const msgpack_object *a = mp_get(opts, key);
+	char *v;
 
 	if (a == NULL || a->type == MSGPACK_OBJECT_NIL)
 		return 0;
 	if (a->type != MSGPACK_OBJECT_ARRAY)
 		return -1;
-	*out = calloc(a->via.array.size + 1, sizeof **out);
-	if (*out == NULL)
+	v = calloc(a->via.array.size + 1, size);
+	if (v == NULL)
 		return -1;
+	memcpy(outp, &v, sizeof v);
 	for (uint32_t i = 0; i < a->via.array.size; i++) {
-		const msgpack_object *e = &a->via.array.ptr[i];
-		const msgpack_object *k = mp_get(e, "key"), *v = mp_get(e, "value");
-
-		if (k == NULL || v == NULL || k->type != MSGPACK_OBJECT_STR ||
-		    v->type != MSGPACK_OBJECT_STR)
+		if (item(&a->via.array.ptr[i], v + i * size) != 0)
 			return -1;
-		(*out)[i].key = mp_obj_strdup(k);
-		(*out)[i].value = mp_obj_strdup(v);
 		(*n)++;
-		if ((*out)[i].key == NULL || (*out)[i].value == NULL)
-			return -1;
 	}
 	return 0;
 }
@@ -321,13 +333,14 @@ runner_parse_start(struct runner *r, const msgpack_object *m, char **err)
 		    opt_str(opts, "config", NULL, &r->config) ||
 		    opt_bool(opts, "verbose", &r->opts.verbose) ||
 		    opt_bool(opts, "include_slow", &r->filter.include_slow) ||
-		    str_list(opts, "tag", &r->filter.tag, &r->filter.ntag) ||
-		    str_list(opts, "no_tag", &r->filter.no_tag,
-		    &r->filter.nno_tag) ||
-		    kv_list(opts, "tag_meta", &r->filter.tag_meta,
-		    &r->filter.ntag_meta) ||
-		    kv_list(opts, "no_tag_meta", &r->filter.no_tag_meta,
-		    &r->filter.nno_tag_meta))
+		    list_opt(opts, "tag", sizeof(char *), str_item,
+		    &r->filter.tag, &r->filter.ntag) ||
+		    list_opt(opts, "no_tag", sizeof(char *), str_item,
+		    &r->filter.no_tag, &r->filter.nno_tag) ||
+		    list_opt(opts, "tag_meta", sizeof(struct runner_kv),
+		    kv_item, &r->filter.tag_meta, &r->filter.ntag_meta) ||
+		    list_opt(opts, "no_tag_meta", sizeof(struct runner_kv),
+		    kv_item, &r->filter.no_tag_meta, &r->filter.nno_tag_meta))
 			bad = "`start.opts` has a field of the wrong type";
 	}
 	if (bad != NULL) {

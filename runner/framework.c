@@ -75,7 +75,7 @@ fw_test(lua_State *L)
 		if (strcmp(r->tests[i].name, name) == 0)
 			return luaL_error(L, "test: duplicate name `%s` in this "
 			    "file", name);
-	if (lua_isfunction(L, 2) && lua_isnone(L, 3))
+	if (lua_isfunction(L, 2))
 		fn = 2;
 	else if (lua_istable(L, 2) && lua_isfunction(L, 3))
 		fn = 3;

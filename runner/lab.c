@@ -6,7 +6,6 @@
  * later hangs its methods on the shared method table and its `lab.<name>`
  * resolution on the lookup hook; see runner.h.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,21 +17,6 @@
 #define LAB_TIMEOUT "provium.timeout"  /* as assigned, read back */
 
 enum { UV_NAME = 1, UV_PARENT = 2, UV_DATA = 3 };
-
-/* luaL_error with the position at `level` (1 = the Lua code that called
- * this C function or triggered this metamethod). */
-static int
-raise_at(lua_State *L, int level, const char *fmt, ...)
-{
-	va_list ap;
-
-	luaL_where(L, level);
-	va_start(ap, fmt);
-	lua_pushvfstring(L, fmt, ap);
-	va_end(ap);
-	lua_concat(L, 2);
-	return lua_error(L);
-}
 
 bool
 runner_lab_test(lua_State *L, int idx)
@@ -88,6 +72,15 @@ void
 runner_push_root_lab(lua_State *L, struct runner *r)
 {
 	lua_rawgeti(L, LUA_REGISTRYINDEX, r->root_lab_ref);
+}
+
+void
+runner_push_current_lab(lua_State *L, struct runner *r)
+{
+	if (r->scope_lab_ref != LUA_NOREF)
+		lua_rawgeti(L, LUA_REGISTRYINDEX, r->scope_lab_ref);
+	else
+		runner_push_root_lab(L, r);
 }
 
 void
@@ -148,7 +141,7 @@ lab_newindex(lua_State *L)
 		if (lua_isnil(L, 3)) {
 			ns = 0;
 		} else if (runner_dur_from_lua(L, 3, &ns, err, sizeof err) != 0) {
-			return raise_at(L, 1, "provium.timeout: %s", err);
+			return luaL_error(L, "provium.timeout: %s", err);
 		}
 		r->file_timeout_ns = ns;
 		lua_pushvalue(L, 3);
@@ -157,13 +150,13 @@ lab_newindex(lua_State *L)
 	}
 	if (k != NULL && strcmp(k, "reset_between_tests") == 0) {
 		if (!lua_isnil(L, 3) && !lua_isboolean(L, 3))
-			return raise_at(L, 1, "provium.reset_between_tests must "
+			return luaL_error(L, "provium.reset_between_tests must "
 			    "be a boolean, got %s", luaL_typename(L, 3));
 		r->reset_between_tests = lua_toboolean(L, 3);
 		return 0;
 	}
 	luaL_tolstring(L, 2, NULL);
-	return raise_at(L, 1, "cannot set `provium.%s`: not a recognised "
+	return luaL_error(L, "cannot set `provium.%s`: not a recognised "
 	    "file-scope config key. Known keys: reset_between_tests, timeout",
 	    lua_tostring(L, -1));
 }
@@ -190,11 +183,11 @@ claim_field(lua_State *L, const char *key, bool size_ok)
 	    runner_size_parse(lua_tostring(L, -1), &v) == 0) {
 		/* parsed */
 	} else if (size_ok) {
-		raise_at(L, 1, "claim: memory must be integer bytes or a size "
+		luaL_error(L, "claim: memory must be integer bytes or a size "
 		    "like \"512M\" or \"2G\", got %s", luaL_tolstring(L, -1,
 		    NULL));
 	} else {
-		raise_at(L, 1, "claim: %s must be a non-negative integer, got "
+		luaL_error(L, "claim: %s must be a non-negative integer, got "
 		    "%s", key, luaL_tolstring(L, -1, NULL));
 	}
 	lua_pop(L, 1);
@@ -215,9 +208,9 @@ lab_claim(lua_State *L)
 	mem = claim_field(L, "memory", true);
 	cpus = claim_field(L, "cpus", false);
 	if (cpus > UINT32_MAX)
-		return raise_at(L, 1, "claim: cpus out of range");
+		return luaL_error(L, "claim: cpus out of range");
 	if (r->claim_held)
-		return raise_at(L, 1, "lab claim already held; one-shot per lab");
+		return luaL_error(L, "lab claim already held; one-shot per lab");
 	if (runner_request(r, "claim", mem, (unsigned)cpus, NULL, &err) != 0) {
 		lua_pushstring(L, err);
 		free(err);

@@ -92,7 +92,8 @@ pack_map(lua_State *L, int idx, msgpack_packer *pk, int depth)
 		keys[n].s = lua_tolstring(L, -1, &keys[n].n);
 		n++;
 	}
-	qsort(keys, n, sizeof *keys, keycmp);
+	if (n > 1)
+		qsort(keys, n, sizeof *keys, keycmp);
 	rc = msgpack_pack_map(pk, n);
 	for (i = 0; rc == 0 && i < n; i++) {
 		rc = mp_strn(pk, keys[i].s, keys[i].n);

@@ -125,6 +125,57 @@ docall(lua_State *L, struct runner *r, int narg)
 	return status;
 }
 
+/* ---- extension hooks ------------------------------------------------- */
+
+enum hook { HOOK_SCOPE_BEGIN, HOOK_SCOPE_END, HOOK_FILE_END };
+static const char *const hook_names[] = { "scope_begin", "scope_end",
+    "file_end" };
+
+static int
+hook_tramp(lua_State *L)
+{
+	const struct runner_ext *e = lua_touserdata(L, 1);
+	enum hook h = (enum hook)lua_tointeger(L, 2);
+	struct runner *r = runner_from_lua(L);
+
+	lua_settop(L, 0);
+	if (h == HOOK_SCOPE_BEGIN)
+		e->scope_begin(L, r, r->cur->name);
+	else if (h == HOOK_SCOPE_END)
+		e->scope_end(L, r, r->cur->name);
+	else
+		e->file_end(L, r);
+	return 0;
+}
+
+/* Runs hook h of every extension that has it, each in a pcall. */
+static void
+run_hooks(lua_State *L, struct runner *r, enum hook h)
+{
+	char msg[512];
+
+	for (size_t i = 0; runner_exts[i] != NULL; i++) {
+		const struct runner_ext *e = runner_exts[i];
+
+		if ((h == HOOK_SCOPE_BEGIN && e->scope_begin == NULL) ||
+		    (h == HOOK_SCOPE_END && e->scope_end == NULL) ||
+		    (h == HOOK_FILE_END && e->file_end == NULL))
+			continue;
+		lua_pushcfunction(L, hook_tramp);
+		lua_pushlightuserdata(L, (void *)e);
+		lua_pushinteger(L, h);
+		if (docall(L, r, 2) == LUA_OK)
+			continue;
+		snprintf(msg, sizeof msg, "runner: extension `%s` %s: %s",
+		    e->name, hook_names[h], lua_tostring(L, -1));
+		lua_pop(L, 1);
+		if (h == HOOK_FILE_END)
+			fprintf(stderr, "provium --runner: %s\n", msg);
+		else
+			runner_fail(r, msg);
+	}
+}
+
 /* ---- setup ------------------------------------------------------------ */
 
 static int
@@ -144,8 +195,14 @@ setup(lua_State *L)
 	    lua_tostring(L, -1));
 	lua_setfield(L, -3, "path");
 	lua_pop(L, 2);
-	lua_pushstring(L, r->path);
-	lua_setglobal(L, "_PROVIUM_SOURCE_PATH");
+	/* Upstream's absolute path of the file, for path-relative helpers. */
+	{
+		char *abs = realpath(r->path, NULL);
+
+		lua_pushstring(L, abs != NULL ? abs : r->path);
+		free(abs);
+		lua_setglobal(L, "_PROVIUM_SOURCE_PATH");
+	}
 	for (size_t i = 0; runner_exts[i] != NULL; i++) {
 		const struct runner_ext *e = runner_exts[i];
 
@@ -364,26 +421,29 @@ run_test(lua_State *L, struct runner *r, const struct runner_test *t)
 	runner_push_root_lab(L, r);
 	runner_lab_new(L, r->scope_name ? r->scope_name : "test", -1);
 	lua_remove(L, -2);
+	lua_pushvalue(L, -1);
+	r->scope_lab_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	lua_setglobal(L, "provium");
-	for (size_t i = 0; runner_exts[i] != NULL; i++)
-		if (runner_exts[i]->scope_begin != NULL)
-			runner_exts[i]->scope_begin(L, r, t->name);
+	run_hooks(L, r, HOOK_SCOPE_BEGIN);
 
 	lua_sethook(L, timeout_hook, LUA_MASKCOUNT, RUNNER_HOOK_COUNT);
 	start = runner_now_ns();
 	if (r->timeout_ns > 0)
 		r->deadline_ns = start + r->timeout_ns;
-	lua_rawgeti(L, LUA_REGISTRYINDEX, t->fn_ref);
-	runner_push_t(L, r, meta);
-	status = docall(L, r, 1);
+	if (r->failed) {
+		status = LUA_OK;   /* scope_begin failed: the body never runs */
+	} else {
+		lua_rawgeti(L, LUA_REGISTRYINDEX, t->fn_ref);
+		runner_push_t(L, r, meta);
+		status = docall(L, r, 1);
+	}
 	ns = runner_now_ns() - start;
+	lua_sethook(L, timeout_hook, LUA_MASKCOUNT, RUNNER_HOOK_COUNT);
 	if (r->deadline_ns != 0 && runner_now_ns() >= r->deadline_ns)
 		r->timed_out = true;   /* returned late from blocking C code */
 	r->deadline_ns = 0;
 
-	for (size_t i = 0; runner_exts[i] != NULL; i++)
-		if (runner_exts[i]->scope_end != NULL)
-			runner_exts[i]->scope_end(L, r, t->name);
+	run_hooks(L, r, HOOK_SCOPE_END);
 
 	if (r->timed_out) {
 		char d[64];
@@ -408,6 +468,8 @@ run_test(lua_State *L, struct runner *r, const struct runner_test *t)
 	/* Restore the file's `provium` (saved under the body's values). */
 	lua_pushvalue(L, top + 2);
 	lua_setglobal(L, "provium");
+	luaL_unref(L, LUA_REGISTRYINDEX, r->scope_lab_ref);
+	r->scope_lab_ref = LUA_NOREF;
 	lua_settop(L, top);
 }
 
@@ -436,9 +498,7 @@ run_file(lua_State *L, struct runner *r)
 		run_test(L, r, &r->tests[i]);
 		runner_test_reset(r);
 	}
-	for (size_t i = 0; runner_exts[i] != NULL; i++)
-		if (runner_exts[i]->file_end != NULL)
-			runner_exts[i]->file_end(L, r);
+	run_hooks(L, r, HOOK_FILE_END);
 	return r->channel_dead ? 1 : 0;
 }
 
@@ -451,7 +511,8 @@ on_sigpipe(int sig)
 int
 runner_main(int argc, char **argv)
 {
-	struct runner r = { .fd = RUNNER_CHANNEL_FD };
+	struct runner r = { .fd = RUNNER_CHANNEL_FD,
+	    .scope_lab_ref = LUA_NOREF };
 	struct sigaction sa = { .sa_handler = on_sigpipe };
 	msgpack_sbuffer sb;
 	msgpack_packer pk;

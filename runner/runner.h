@@ -9,8 +9,19 @@
  * globals, the `provium` lab, every extension's open()), run the chunk,
  * send `registered`, then for each test `test_started` and exactly one
  * result, then every extension's file_end(), lua_close(), `done`, exit 0.
- * A file-scope error sends `chunk_error` (message with file:line) and the
- * runner exits 1 without `done`: the file completes `crashed`.
+ * A file-scope error (syntax, runtime, unreadable file, failed claim)
+ * sends `chunk_error` (message "<display>:<line>: ...") and the runner
+ * exits 1 without `registered` or `done`: the file completes `crashed`.
+ * A lost channel (EPIPE) stops the runner after the current test: exit 1.
+ * A bad `start` frame: one line on stderr, exit 1.  Usage errors: 100.
+ *
+ * Reasons: an assertion's message with the position of the failing call
+ * ("f.test.lua:12: assert_eq failed: 1 ~= 2"), the first failure when
+ * several were caught by pcall; a Lua error's message; with `verbose` in
+ * the start options, the traceback is appended.  Precedence: timeout,
+ * then skip (t:skip, even if caught), then failure, then pass.
+ * Chunk name "@<display>", so the supervisor's path shows in messages;
+ * package.path starts with "<dir>/?.lua;<dir>/?/init.lua".
  *
  * Every call into Lua is a lua_pcall with a traceback message handler.
  * Per-test timeouts are enforced by a count hook installed on the main
@@ -22,9 +33,11 @@
  * Extensions (the VM/lab API, fixtures, ...)
  * ------------------------------------------------------------------------
  * An extension is a `struct runner_ext` listed in runner/exts.c.  Every
- * hook is optional (NULL).  Hooks run with the Lua stack balanced and must
- * leave it so.  Hooks other than open() must not raise Lua errors (they
- * run outside any pcall of the runner): call Lua through lua_pcall.
+ * hook is optional (NULL).  Hooks run inside a lua_pcall with the Lua
+ * stack to themselves.  A hook that raises is reported: an error in
+ * scope_begin/scope_end fails the current test with "runner: extension
+ * `<name>` <hook>: <message>" (unless it already failed), one in
+ * file_end is printed on stderr.
  *
  *   open(L, r)            before the chunk runs, after the framework
  *                         globals exist.  Add methods to the lab here with
@@ -35,7 +48,9 @@
  *                         open" and exits.  May raise (it runs in a pcall).
  *   scope_begin(L, r, n)  before test `n`'s body runs (after test_started),
  *                         with the test's scope lab already the `provium`
- *                         global.  Not called for skipped-by-filter tests.
+ *                         global (runner_push_current_lab).  The test's
+ *                         deadline starts after it.  Not called for tests
+ *                         skipped by todo()/meta/filters.
  *   scope_end(L, r, n)    after the body, always: pass, failure, skip and
  *                         timeout (runner_test_timed_out() tells; upstream
  *                         shuts the whole file lab down then).  Runs before
@@ -55,16 +70,31 @@
  *                         runner then stops after the current test).
  *   runner_request(...)   `claim` / `reserve` round trip: sends the request
  *                         with a fresh id and blocks until its `_ok`/`_err`.
- *                         0 ok; -1 with *err malloc'd ("lab claim refused:
- *                         <supervisor message>" style is up to the caller:
- *                         *err is the supervisor's message verbatim, or a
- *                         channel error).  Time spent blocked is not
- *                         charged to the current test's timeout (upstream:
- *                         queueing is excused), the deadline moves on.
+ *                         0 ok; -1 with *err malloc'd: the supervisor's
+ *                         `message` verbatim, or a channel error.  Time
+ *                         spent blocked is not charged to the current
+ *                         test's timeout (upstream: queueing is excused):
+ *                         the deadline moves on.  provium:claim{} is built
+ *                         in and uses it.
  *   runner_deadline_ms(r) ms left before the current test's timeout, 0 if
- *                         already past, -1 if there is no deadline.  Blocking
- *                         C code must wait at most this long, then call
- *                         runner_raise_timeout(L, r) (raises; never returns).
+ *                         already past, -1 if there is no deadline (also at
+ *                         file scope).  Blocking C code must wait at most
+ *                         this long, then call runner_raise_timeout(L, r)
+ *                         (raises "test timeout exceeded (<dur>)"; the test
+ *                         fails with that reason however the error is
+ *                         caught).  Only call it while a test runs.
+ *   runner_pack_begin()   starts a report map with its `t`.
+ *   runner_release(r,m,c) sends `release` for an earlier reserve.
+ *
+ * State an extension reads: runner_opts() (vmm, config, accel, verbose),
+ * runner_path()/runner_display()/runner_dir() (the test file as opened,
+ * as reported, and its directory), runner_current_test()/
+ * runner_scope_name() ("test:<name>", NULL at file scope),
+ * runner_test_timed_out(), runner_reset_between_tests() (the file asked
+ * for a lab snapshot after the chunk and a restore after each test: the
+ * VM extension implements it in scope_begin/scope_end).
+ *
+ * tests/tools/provium_runner_demo.c is a working example of all of this.
  *
  * The lab: `provium` is a full userdata with metatable RUNNER_LAB_MT.  The
  * root lab is named "provium"; inside each test body the global `provium`
@@ -128,9 +158,17 @@ const char *runner_scope_name(const struct runner *r);
 bool runner_test_timed_out(const struct runner *r);
 bool runner_reset_between_tests(const struct runner *r);
 
+/* Starts a report: sbuffer + packer initialised, a map of nfields + 1
+ * entries begun and `t` written.  Pack the nfields key/value pairs, call
+ * runner_send(), then msgpack_sbuffer_destroy(sb). */
+void runner_pack_begin(msgpack_sbuffer *sb, msgpack_packer *pk,
+    const char *t, size_t nfields);
 int runner_send(struct runner *r, const msgpack_sbuffer *sb);
+/* t: "claim" or "reserve" (what: e.g. "vm `web`"; NULL for claim). */
 int runner_request(struct runner *r, const char *t, uint64_t memory_bytes,
     unsigned cpus, const char *what, char **err);
+/* `release` of an earlier reserve. */
+int runner_release(struct runner *r, uint64_t memory_bytes, unsigned cpus);
 int64_t runner_deadline_ms(struct runner *r);
 void runner_raise_timeout(lua_State *L, struct runner *r);
 
@@ -146,5 +184,7 @@ const char *runner_lab_name(lua_State *L, int idx);   /* checks the type */
 void runner_lab_push_parent(lua_State *L, int idx);   /* lab or nil */
 void runner_lab_push_data(lua_State *L, int idx);     /* extension table */
 void runner_push_root_lab(lua_State *L, struct runner *r);
+/* The running test's scope lab, or the root lab at file scope. */
+void runner_push_current_lab(lua_State *L, struct runner *r);
 
 #endif

@@ -14,7 +14,7 @@
 #define RUNNER_LOG_MAX      (1u << 20)  /* bytes of t:log text per test */
 #define RUNNER_REASON_MAX   (64u << 10)
 #define RUNNER_EXCERPT_MAX  (256u << 10)
-#define RUNNER_META_DEPTH   32
+#define RUNNER_META_DEPTH   16          /* msgpack-c decodes <= 32 levels */
 #define RUNNER_HOOK_COUNT   1000        /* VM instructions between checks */
 
 struct runner_kv { char *key, *value; };
@@ -63,6 +63,7 @@ struct runner {
 	int64_t timeout_ns;
 	bool timed_out;
 	int root_lab_ref;
+	int scope_lab_ref;           /* LUA_NOREF at file scope */
 };
 
 /* runner/duration.c: durations and sizes (pure). */
@@ -98,9 +99,6 @@ void runner_test_reset(struct runner *r);
 void runner_lab_open(lua_State *L, struct runner *r);
 
 /* runner/channel.c */
-/* Starts a report map {t, ...nfields more}; destroy sb after sending. */
-void runner_pack_begin(msgpack_sbuffer *sb, msgpack_packer *pk,
-    const char *t, size_t nfields);
 /* A str that is valid UTF-8 (lossy) and at most ~max bytes. */
 int runner_pack_text(msgpack_packer *pk, const char *s, size_t n,
     size_t max);

@@ -5,6 +5,8 @@
  *   fake_supervisor [opts] RUNNER FILE [DISPLAY]
  *     --include-slow --verbose --tag T --no-tag T --tag-meta K=V
  *     --no-tag-meta K=V --claim-err MSG --reserve-err MSG --timeout SECS
+ *     --child-out FILE (runner's stdout+stderr; default: inherited)
+ *     --start-v N (version sent in `start`) --close-after N (messages)
  *
  * Starts `RUNNER --runner` with the channel on fd 3, sends `start`, prints
  * every message it receives as one JSON-like line (positive duration_ns
@@ -13,6 +15,7 @@
  * carried something that is not a frame.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,8 +35,8 @@ struct fopts {
 	const char *tag[MAXOPT], *no_tag[MAXOPT], *tag_meta[MAXOPT],
 	    *no_tag_meta[MAXOPT];
 	int ntag, nno_tag, ntag_meta, nno_tag_meta;
-	int include_slow, verbose, timeout;
-	const char *claim_err, *reserve_err;
+	int include_slow, verbose, timeout, start_v, close_after;
+	const char *claim_err, *reserve_err, *child_out;
 };
 
 static void
@@ -156,7 +159,7 @@ send_start(int fd, const struct fopts *o, const char *path,
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, 5);
 	mp_kv_str(&pk, "t", "start");
-	mp_kv_u64(&pk, "v", 1);
+	mp_kv_u64(&pk, "v", (uint64_t)o->start_v);
 	mp_kv_str(&pk, "path", path);
 	mp_kv_str(&pk, "display", display);
 	mp_str(&pk, "opts");
@@ -202,7 +205,7 @@ answer(int fd, const msgpack_object *m, const char *t, const char *err)
 int
 main(int argc, char **argv)
 {
-	struct fopts o = { .timeout = 60 };
+	struct fopts o = { .timeout = 60, .start_v = 1, .close_after = -1 };
 	int sv[2], i, status, bad = 0;
 	pid_t pid;
 	const char *runner, *path, *display;
@@ -218,6 +221,9 @@ main(int argc, char **argv)
 		else if (strcmp(a, "--no-tag-meta") == 0) ADD(o.no_tag_meta, o.nno_tag_meta);
 		else if (strcmp(a, "--claim-err") == 0 && i + 1 < argc) o.claim_err = argv[++i];
 		else if (strcmp(a, "--reserve-err") == 0 && i + 1 < argc) o.reserve_err = argv[++i];
+		else if (strcmp(a, "--child-out") == 0 && i + 1 < argc) o.child_out = argv[++i];
+		else if (strcmp(a, "--start-v") == 0 && i + 1 < argc) o.start_v = atoi(argv[++i]);
+		else if (strcmp(a, "--close-after") == 0 && i + 1 < argc) o.close_after = atoi(argv[++i]);
 		else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) o.timeout = atoi(argv[++i]);
 		else {
 			fprintf(stderr, "fake_supervisor: unknown option %s\n", a);
@@ -247,6 +253,13 @@ main(int argc, char **argv)
 		signal(SIGPIPE, SIG_DFL);
 		if (dup2(sv[1], RUNNER_CHANNEL_FD) < 0)
 			_exit(127);
+		if (o.child_out != NULL) {
+			int fd = open(o.child_out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+			if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+				_exit(127);
+			close(fd);
+		}
 		execl(runner, runner, "--runner", (char *)NULL);
 		_exit(127);
 	}
@@ -291,6 +304,10 @@ main(int argc, char **argv)
 		}
 		msgpack_unpacked_destroy(&u);
 		free(body);
+		if (o.close_after >= 0 && --o.close_after < 0) {
+			printf("fake_supervisor: closing the channel\n");
+			break;
+		}
 	}
 	close(sv[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
