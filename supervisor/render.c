@@ -69,8 +69,11 @@ human_file(struct render *r, size_t idx, const struct runfile *rf)
 		fprintf(f, "[%zu/%zu] ", r->ncompleted, r->n);
 	if (rf->chunk_error && !timed) {
 		fprintf(f, "FAIL %s\n", rf->display);
-		fputs("  chunk_error: ", f);
-		indented(f, "", rf->chunk_error);
+		const char *nl = strchr(rf->chunk_error, '\n');
+		fprintf(f, "  chunk_error: %.*s\n", nl ? (int)(nl - rf->chunk_error) :
+		    (int)strlen(rf->chunk_error), rf->chunk_error);
+		if (nl && nl[1])
+			indented(f, "    ", nl + 1);
 	} else {
 		fprintf(f, "%s %s (%u passed, %u failed, %u skipped)\n",
 		    timed ? "TIME" : ok ? "PASS" : "FAIL", rf->display,
