@@ -13,6 +13,7 @@
 #include "events/mp.h"
 #include "runner/runner_int.h"
 #include "runner/vm_api.h"
+#include "vm/profile.h"
 
 #define SCOPES_KEY "provium.vmapi.scopes"   /* {file list, test list} */
 #define CTX_KEY    "provium.vmapi.ctx"
@@ -21,7 +22,64 @@ enum { SCOPE_FILE = 1, SCOPE_TEST = 2 };
 
 struct vmapi_ctx {
 	unsigned nvms;              /* VMs booted so far (cid sequence) */
+	struct profile_config *cfg; /* loaded on first use (qemu only) */
 };
+
+static struct vmapi_ctx *
+get_ctx(lua_State *L)
+{
+	struct vmapi_ctx *ctx;
+
+	lua_getfield(L, LUA_REGISTRYINDEX, CTX_KEY);
+	ctx = lua_touserdata(L, -1);
+	lua_pop(L, 1);   /* anchored by the registry */
+	return ctx;
+}
+
+static int
+ctx_gc(lua_State *L)
+{
+	struct vmapi_ctx *ctx = lua_touserdata(L, 1);
+
+	profile_config_free(ctx->cfg);
+	ctx->cfg = NULL;
+	return 0;
+}
+
+static bool
+is_local(struct runner *r)
+{
+	const char *v = runner_opts(r)->vmm;
+
+	return v != NULL && strcmp(v, "local") == 0;
+}
+
+/*
+ * The profile a VM boots with: none for --vmm local (any name is
+ * accepted), else resolved in provium.toml (default `linux`).  Raises.
+ */
+static const struct profile *
+resolve_profile(lua_State *L, const char *vm_name, const char *name)
+{
+	struct runner *r = runner_from_lua(L);
+	struct vmapi_ctx *ctx = get_ctx(L);
+	const struct profile *p;
+	char *err = NULL, *msg;
+
+	if (is_local(r))
+		return NULL;
+	if (ctx->cfg == NULL &&
+	    profile_config_load(runner_opts(r)->config, &ctx->cfg, &err) != 0) {
+		if (asprintf(&msg, "vm `%s`: %s", vm_name, err ? err : "?") < 0)
+			msg = NULL;
+		free(err);
+		vmapi_raise(L, msg);
+	}
+	if ((p = profile_find(ctx->cfg, name ? name : "linux")) == NULL)
+		vmapi_raisef(L, "profile `%s` not in provium.toml",
+		    name ? name : "linux");
+	return p;
+}
 
 /*
  * The console_excerpt hook gets no Lua state, and a runner process has
@@ -382,6 +440,10 @@ lab_vm(lua_State *L)
 	if (vm->name == NULL || vm->lab == NULL || (profile && !vm->profile))
 		return luaL_error(L, "out of memory");
 	parse_vm_opts(L, opts, vm);
+	resolve_profile(L, vm->name, vm->profile);
+	if (vm->profile == NULL && !is_local(runner_from_lua(L)) &&
+	    (vm->profile = strdup("linux")) == NULL)
+		return luaL_error(L, "out of memory");
 
 	runner_lab_push_data(L, 1);
 	if (lua_getfield(L, -1, "vms") != LUA_TTABLE) {
@@ -537,6 +599,12 @@ boot_opts(lua_State *L, int idx, struct vmapi_vm *vm, struct vmm_boot_opts *o)
 }
 
 static int
+boot_check(void *arg, char **why)
+{
+	return vmm_boot_check(arg, why);
+}
+
+static int
 vm_boot(lua_State *L)
 {
 	struct vmapi_vm *vm = vmapi_check_vm(L, 1);
@@ -544,7 +612,6 @@ vm_boot(lua_State *L)
 	struct vmapi_ctx *ctx;
 	struct vmm_boot_opts o = { 0 };
 	enum vmm_backend be;
-	const char *vmmname = runner_opts(r)->vmm;
 	char what[300], *err = NULL, *msg;
 	int64_t deadline;
 	int rc;
@@ -559,11 +626,8 @@ vm_boot(lua_State *L)
 		vmapi_need_booted(L, vm, "boot");
 	}
 	boot_opts(L, 2, vm, &o);
-	be = vmmname != NULL && strcmp(vmmname, "local") == 0 ?
-	    VMM_BACKEND_LOCAL : VMM_BACKEND_QEMU;
-	lua_getfield(L, LUA_REGISTRYINDEX, CTX_KEY);
-	ctx = lua_touserdata(L, -1);
-	lua_pop(L, 1);
+	be = is_local(r) ? VMM_BACKEND_LOCAL : VMM_BACKEND_QEMU;
+	ctx = get_ctx(L);
 	if (ctx->nvms >= VMAPI_MAX_VMS_PER_RUNNER)
 		vmapi_raisef(L, "vm `%s`: boot refused: one test file may boot "
 		    "at most %u VMs", vm->name, VMAPI_MAX_VMS_PER_RUNNER);
@@ -571,8 +635,7 @@ vm_boot(lua_State *L)
 	o.vm_name = vm->name;
 	o.memory_bytes = vm->memory ? vm->memory : VMM_DEFAULT_MEMORY;
 	o.cpus = vm->cpus ? vm->cpus : VMM_DEFAULT_CPUS;
-	/* TODO(qemu merge): resolve vm->profile through vm/profile.h. */
-	o.profile = NULL;
+	o.profile = resolve_profile(L, vm->name, vm->profile);
 	snprintf(what, sizeof(what), "vm %s", vm->name);
 	if (runner_request(r, "reserve", o.memory_bytes + VMM_OVERHEAD_BYTES,
 	    o.cpus, what, &err) != 0) {
@@ -604,7 +667,7 @@ vm_boot(lua_State *L)
 	}
 	deadline = ac_now_ms() + (int64_t)((o.agent_timeout_s > 0 ?
 	    o.agent_timeout_s : 30.0) * 1000);
-	rc = ac_hello(vm->ac, deadline, &err);
+	rc = ac_hello(vm->ac, deadline, boot_check, vm->vmm, &err);
 	if (rc != AC_OK) {
 		char *why = NULL;
 		if (asprintf(&why, "vm `%s`: the agent did not answer hello: "
@@ -793,6 +856,10 @@ vmapi_open(lua_State *L, struct runner *r)
 	lua_setfield(L, LUA_REGISTRYINDEX, SCOPES_KEY);
 	ctx = lua_newuserdatauv(L, sizeof(*ctx), 0);
 	memset(ctx, 0, sizeof(*ctx));
+	lua_createtable(L, 0, 1);
+	lua_pushcfunction(L, ctx_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_setmetatable(L, -2);
 	lua_setfield(L, LUA_REGISTRYINDEX, CTX_KEY);
 
 	runner_lab_add_methods(L, lab);

@@ -445,12 +445,13 @@ drain(struct ac *c)
 	}
 }
 
-/* One poll for input up to the deadline, then drain.  -1 = dead. */
+/* One poll for input up to the deadline (at most slice_ms), then drain.
+ * -1 = dead. */
 static int
-pump(struct ac *c, int64_t deadline_ms)
+pump_slice(struct ac *c, int64_t deadline_ms, int slice_ms)
 {
 	struct pollfd p = { .fd = c->fd, .events = POLLIN };
-	int64_t left = -1;
+	int64_t left = slice_ms;
 	int r;
 
 	if (c->dead != NULL)
@@ -459,10 +460,10 @@ pump(struct ac *c, int64_t deadline_ms)
 		left = deadline_ms - ac_now_ms();
 		if (left < 0)
 			left = 0;
-		if (left > 1000)
-			left = 1000;
+		if (left > slice_ms)
+			left = slice_ms;
 	}
-	r = poll(&p, 1, (int)(deadline_ms < 0 ? 1000 : left));
+	r = poll(&p, 1, (int)left);
 	if (r < 0 && errno != EINTR) {
 		c->dead = errf("poll: %s", strerror(errno));
 		return -1;
@@ -470,6 +471,12 @@ pump(struct ac *c, int64_t deadline_ms)
 	if (r > 0)
 		return drain(c);
 	return 0;
+}
+
+static int
+pump(struct ac *c, int64_t deadline_ms)
+{
+	return pump_slice(c, deadline_ms, 1000);
 }
 
 void
@@ -506,9 +513,11 @@ ac_reply_free(struct ac_reply *r)
 /* Waits for any reply to id, decoded into r (r->value = the whole map). */
 static int
 wait_raw(struct ac *c, uint64_t id, const char *kind, int64_t deadline_ms,
-    struct ac_reply *r, const msgpack_object **msg, char **err)
+    struct ac_reply *r, const msgpack_object **msg, char **err,
+    ac_check_fn check, void *arg)
 {
 	struct ac_msg *m;
+	char *why = NULL;
 
 	memset(r, 0, sizeof(*r));
 	for (;;) {
@@ -521,7 +530,12 @@ wait_raw(struct ac *c, uint64_t id, const char *kind, int64_t deadline_ms,
 			    "to `%s`", kind);
 			return AC_TIMEOUT;
 		}
-		pump(c, deadline_ms);
+		if (check != NULL && check(arg, &why)) {
+			*err = why ? why : errf("the VM failed while waiting "
+			    "for `%s`", kind);
+			return AC_DEAD;
+		}
+		pump_slice(c, deadline_ms, check != NULL ? 100 : 1000);
 	}
 	r->body = m->body;
 	msgpack_unpacked_init(&r->u);
@@ -545,7 +559,7 @@ ac_wait(struct ac *c, uint64_t id, const char *kind, int64_t deadline_ms,
 	int rc;
 	int64_t e;
 
-	rc = wait_raw(c, id, kind, deadline_ms, r, &m, err);
+	rc = wait_raw(c, id, kind, deadline_ms, r, &m, err, NULL, NULL);
 	if (rc != AC_OK)
 		return rc;
 	k = mp_get(m, "kind");
@@ -612,7 +626,8 @@ obj_str_or(const msgpack_object *m, const char *key)
 }
 
 int
-ac_hello(struct ac *c, int64_t deadline_ms, char **err)
+ac_hello(struct ac *c, int64_t deadline_ms, ac_check_fn check, void *arg,
+    char **err)
 {
 	struct ac_req q;
 	struct ac_reply r;
@@ -627,7 +642,7 @@ ac_hello(struct ac *c, int64_t deadline_ms, char **err)
 	ac_req_done(&q);
 	if (rc != AC_OK)
 		return rc;
-	rc = wait_raw(c, q.id, "hello", deadline_ms, &r, &m, err);
+	rc = wait_raw(c, q.id, "hello", deadline_ms, &r, &m, err, check, arg);
 	if (rc != AC_OK) {
 		if (rc == AC_TIMEOUT)
 			ac_abandon(c, q.id);

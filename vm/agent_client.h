@@ -42,8 +42,15 @@ int64_t ac_now_ms(void);
 struct ac *ac_new(int fd);
 void ac_free(struct ac *c);
 
-/* hello / hello_ok.  Fills the agent's os/version/kernel on success. */
-int ac_hello(struct ac *c, int64_t deadline_ms, char **err);
+/*
+ * hello / hello_ok.  Fills the agent's os/version/kernel on success.
+ * check (optional) is called about every 100 ms while waiting; returning
+ * non-zero (with a malloc'd *why, or NULL) ends the wait with AC_DEAD and
+ * that message: a backend uses it to fail fast when the VM itself died.
+ */
+typedef int (*ac_check_fn)(void *arg, char **why);
+int ac_hello(struct ac *c, int64_t deadline_ms, ac_check_fn check, void *arg,
+    char **err);
 const char *ac_agent_version(const struct ac *c);
 const char *ac_agent_kernel(const struct ac *c);
 const char *ac_agent_os(const struct ac *c);

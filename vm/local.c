@@ -12,6 +12,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,17 +23,35 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm_backend.h"
+#include "vm/vmm_backend.h"
 
 #define LOCAL_AGENT_FD 3
 
 struct local_vm {
+	struct vmm_vm base;   /* first: vmm.c sees only this */
+	uint32_t cid;
 	pid_t pid;
 	int fd;             /* our end of the socketpair */
 	int reaped;
 	int wstatus;
 	char scratch[PATH_MAX];
 };
+
+static char *
+errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *
+errf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = strdup("out of memory");
+	va_end(ap);
+	return s;
+}
 
 static int
 exe_dir(char *buf, size_t n)
@@ -60,7 +79,7 @@ find_agent(char *out, size_t n, char **err)
 
 	if (env != NULL && *env != '\0') {
 		if (access(env, X_OK) != 0) {
-			*err = vmm_errf("vmm local: $PROVIUM_AGENT=%s is not "
+			*err = errf("vmm local: $PROVIUM_AGENT=%s is not "
 			    "executable: %s", env, strerror(errno));
 			return -1;
 		}
@@ -75,7 +94,7 @@ find_agent(char *out, size_t n, char **err)
 		if (access(out, X_OK) == 0)
 			return 0;
 	}
-	*err = vmm_errf("vmm local: provium-agent not found (looked at "
+	*err = errf("vmm local: provium-agent not found (looked at "
 	    "$PROVIUM_AGENT, %s/provium-agent and %s/../libexec/provium/"
 	    "provium-agent); build it with `make bins` or set PROVIUM_AGENT",
 	    dir, dir);
@@ -138,7 +157,7 @@ fail:
 }
 
 static int
-local_boot(const struct vmm_boot_opts *o, void **impl, char **err)
+local_boot(const struct vmm_boot_opts *o, struct vmm_vm **impl, char **err)
 {
 	struct local_vm *l;
 	char agent[PATH_MAX];
@@ -151,24 +170,26 @@ local_boot(const struct vmm_boot_opts *o, void **impl, char **err)
 	if (find_agent(agent, sizeof(agent), err) != 0)
 		return -1;
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
-		*err = vmm_errf("vmm local: out of memory");
+		*err = errf("vmm local: out of memory");
 		return -1;
 	}
+	l->base.ops = &vmm_local_ops;
+	l->cid = o->cid;
 	l->fd = -1;
 	snprintf(l->scratch, sizeof(l->scratch), "%s/provium-local-%u-XXXXXX",
 	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp", o->cid);
 	if (mkdtemp(l->scratch) == NULL) {
-		*err = vmm_errf("vmm local: cannot create scratch dir %s: %s "
+		*err = errf("vmm local: cannot create scratch dir %s: %s "
 		    "(check $TMPDIR)", l->scratch, strerror(errno));
 		free(l);
 		return -1;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-		*err = vmm_errf("vmm local: socketpair: %s", strerror(errno));
+		*err = errf("vmm local: socketpair: %s", strerror(errno));
 		goto fail_dir;
 	}
 	if (pipe2(ep, O_CLOEXEC) != 0) {
-		*err = vmm_errf("vmm local: pipe: %s", strerror(errno));
+		*err = errf("vmm local: pipe: %s", strerror(errno));
 		close(sv[0]); close(sv[1]);
 		goto fail_dir;
 	}
@@ -178,7 +199,7 @@ local_boot(const struct vmm_boot_opts *o, void **impl, char **err)
 	close(sv[1]);
 	close(ep[1]);
 	if (l->pid < 0) {
-		*err = vmm_errf("vmm local: fork: %s", strerror(errno));
+		*err = errf("vmm local: fork: %s", strerror(errno));
 		close(sv[0]); close(ep[0]);
 		goto fail_dir;
 	}
@@ -190,13 +211,13 @@ local_boot(const struct vmm_boot_opts *o, void **impl, char **err)
 	close(ep[0]);
 	l->fd = sv[0];
 	if (r == (ssize_t)sizeof(e)) {
-		*err = vmm_errf("vmm local: cannot start %s: %s", agent,
+		*err = errf("vmm local: cannot start %s: %s", agent,
 		    strerror(e));
 		waitpid(l->pid, NULL, 0);
 		close(l->fd);
 		goto fail_dir;
 	}
-	*impl = l;
+	*impl = &l->base;
 	return 0;
 fail_dir:
 	rm_tree(l->scratch);
@@ -205,28 +226,34 @@ fail_dir:
 }
 
 static int
-local_agent_fd(const void *impl)
+local_agent_fd(const struct vmm_vm *impl)
 {
 	return ((const struct local_vm *)impl)->fd;
 }
 
 static unsigned
-local_caps(const void *impl)
+local_caps(const struct vmm_vm *impl)
 {
 	(void)impl;
 	return 0;
 }
 
+static uint32_t
+local_cid(const struct vmm_vm *impl)
+{
+	return ((const struct local_vm *)impl)->cid;
+}
+
 static pid_t
-local_pid(const void *impl)
+local_pid(const struct vmm_vm *impl)
 {
 	return ((const struct local_vm *)impl)->pid;
 }
 
 static int
-local_exited(void *impl)
+local_exited(struct vmm_vm *impl)
 {
-	struct local_vm *l = impl;
+	struct local_vm *l = (struct local_vm *)impl;
 
 	if (!l->reaped && waitpid(l->pid, &l->wstatus, WNOHANG) == l->pid)
 		l->reaped = 1;
@@ -234,24 +261,55 @@ local_exited(void *impl)
 }
 
 static char *
-local_boot_failed(void *impl, const char *why)
+local_boot_failed(struct vmm_vm *impl, const char *why)
 {
-	struct local_vm *l = impl;
+	struct local_vm *l = (struct local_vm *)impl;
 
-	if (!local_exited(l))
-		return vmm_errf("%s (local agent pid %d still running)", why,
+	if (!local_exited(impl))
+		return errf("%s (local agent pid %d still running)", why,
 		    (int)l->pid);
 	if (WIFSIGNALED(l->wstatus))
-		return vmm_errf("%s (local agent pid %d killed by signal %d)",
+		return errf("%s (local agent pid %d killed by signal %d)",
 		    why, (int)l->pid, WTERMSIG(l->wstatus));
-	return vmm_errf("%s (local agent pid %d exited with status %d)", why,
+	return errf("%s (local agent pid %d exited with status %d)", why,
 	    (int)l->pid, WEXITSTATUS(l->wstatus));
 }
 
-static void
-local_destroy(void *impl, unsigned grace_ms)
+/* Upstream's LocalAgentVmm wording, pointed at our flag. */
+static int
+unsupported(const char *what, char **err)
 {
-	struct local_vm *l = impl;
+	*err = errf("vmm local: %s is not supported (no real VM; use "
+	    "--vmm qemu)", what);
+	errno = ENOTSUP;
+	return -1;
+}
+
+static int
+local_pause(struct vmm_vm *vm, char **err)
+{
+	(void)vm;
+	return unsupported("pause", err);
+}
+
+static int
+local_resume(struct vmm_vm *vm, char **err)
+{
+	(void)vm;
+	return unsupported("resume", err);
+}
+
+static int
+local_snapshot(struct vmm_vm *vm, const char *path, char **err)
+{
+	(void)vm; (void)path;
+	return unsupported("snapshot", err);
+}
+
+static void
+local_destroy(struct vmm_vm *impl, unsigned grace_ms)
+{
+	struct local_vm *l = (struct local_vm *)impl;
 	struct timespec ts = { 0, 5 * 1000 * 1000 };
 	unsigned waited = 0;
 
@@ -260,7 +318,7 @@ local_destroy(void *impl, unsigned grace_ms)
 	/* EOF on its channel is the agent's cue to clean up and exit. */
 	if (l->fd >= 0)
 		close(l->fd);
-	while (!local_exited(l) && waited < grace_ms) {
+	while (!local_exited(impl) && waited < grace_ms) {
 		nanosleep(&ts, NULL);
 		waited += 5;
 	}
@@ -274,13 +332,17 @@ local_destroy(void *impl, unsigned grace_ms)
 	free(l);
 }
 
-const struct vmm_ops vmm_local_ops = {
+const struct vmm_backend_ops vmm_local_ops = {
 	.name = "local",
 	.boot = local_boot,
 	.agent_fd = local_agent_fd,
 	.caps = local_caps,
+	.cid = local_cid,
 	.pid = local_pid,
 	.exited = local_exited,
 	.boot_failed = local_boot_failed,
+	.pause = local_pause,
+	.resume = local_resume,
+	.snapshot = local_snapshot,
 	.destroy = local_destroy,
 };

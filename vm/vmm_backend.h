@@ -1,36 +1,39 @@
 /*
- * vmm_backend.h: what a VM backend provides to vm/vmm.c (private to vm/).
+ * vmm_backend.h: what a VM backend implements; vm/vmm.c dispatches the
+ * public vmm_* calls of vm/vmm.h through it.  Private to vm/.
  *
- * vmm.c owns struct vmm_vm (the ops table plus the backend's own state) and
- * dispatches every vmm_* call of vmm.h through these hooks.  A backend that
- * is not linked in (its ops symbol is weak) makes vmm_boot() fail with a
- * clear message instead of a link error.
+ * Every backend's VM struct starts with a struct vmm_vm whose ops points
+ * at the backend's table, so vmm.c needs to know nothing else.
  */
 #ifndef PROVIUM_VMM_BACKEND_H
 #define PROVIUM_VMM_BACKEND_H
 
-#include "vmm.h"
+#include "vm/vmm.h"
 
-struct vmm_ops {
-	const char *name;                       /* "qemu", "local" */
-	int (*boot)(const struct vmm_boot_opts *o, void **impl, char **err);
-	int (*agent_fd)(const void *impl);
-	unsigned (*caps)(const void *impl);
-	pid_t (*pid)(const void *impl);
-	int (*exited)(void *impl);
-	char *(*boot_failed)(void *impl, const char *why);
-	/* Optional (NULL = unsupported, vmm.c builds the error). */
-	int (*console_tail)(void *impl, size_t max, char **out, size_t *len);
-	int (*pause)(void *impl, char **err);
-	int (*resume)(void *impl, char **err);
-	int (*snapshot)(void *impl, const char *path, char **err);
-	void (*destroy)(void *impl, unsigned grace_ms);
+struct vmm_backend_ops {
+	const char *name;
+	int (*boot)(const struct vmm_boot_opts *o, struct vmm_vm **out,
+	    char **err);
+	int (*agent_fd)(const struct vmm_vm *vm);
+	unsigned (*caps)(const struct vmm_vm *vm);
+	uint32_t (*cid)(const struct vmm_vm *vm);
+	pid_t (*pid)(const struct vmm_vm *vm);
+	int (*exited)(struct vmm_vm *vm);
+	int (*boot_check)(struct vmm_vm *vm, char **why);   /* may be NULL */
+	char *(*boot_failed)(struct vmm_vm *vm, const char *why);
+	int (*console_tail)(struct vmm_vm *vm, size_t max, char **out,
+	    size_t *len);                                 /* may be NULL */
+	int (*pause)(struct vmm_vm *vm, char **err);      /* may be NULL */
+	int (*resume)(struct vmm_vm *vm, char **err);     /* may be NULL */
+	int (*snapshot)(struct vmm_vm *vm, const char *path, char **err);
+	void (*destroy)(struct vmm_vm *vm, unsigned grace_ms);
 };
 
-extern const struct vmm_ops vmm_local_ops;
-extern const struct vmm_ops vmm_qemu_ops __attribute__((weak));
+struct vmm_vm {
+	const struct vmm_backend_ops *ops;
+};
 
-/* malloc'd printf, never NULL (falls back to a static-free message). */
-char *vmm_errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern const struct vmm_backend_ops vmm_qemu_ops;   /* vm/qemu.c */
+extern const struct vmm_backend_ops vmm_local_ops;   /* vm/local.c */
 
 #endif

@@ -53,7 +53,7 @@ boot(void)
 	    err);
 	c = ac_new(vmm_agent_fd(vm));
 	ck_assert_ptr_nonnull(c);
-	ck_assert_int_eq(ac_hello(c, ac_now_ms() + 5000, &err), AC_OK);
+	ck_assert_int_eq(ac_hello(c, ac_now_ms() + 5000, NULL, NULL, &err), AC_OK);
 }
 
 static void
@@ -255,7 +255,7 @@ START_TEST(agent_killed_mid_request)
 	free(err);
 	err = NULL;
 	/* Later calls fail at once with the same reason. */
-	ck_assert_int_eq(ac_hello(c, -1, &err), AC_DEAD);
+	ck_assert_int_eq(ac_hello(c, -1, NULL, NULL, &err), AC_DEAD);
 	ck_assert_str_eq(err, "agent connection lost: the agent closed the "
 	    "connection");
 	free(err);
@@ -336,7 +336,7 @@ START_TEST(version_mismatch)
 		peer_reply("hello_err", 1);
 		_exit(0);
 	}
-	ck_assert_int_eq(ac_hello(c, ac_now_ms() + 5000, &err), AC_VERSION);
+	ck_assert_int_eq(ac_hello(c, ac_now_ms() + 5000, NULL, NULL, &err), AC_VERSION);
 	ck_assert_str_eq(err, "agent protocol version mismatch (host: 1, "
 	    "agent: 99); rebuild provium-agent (or the guest image) from this "
 	    "provium");
