@@ -7,6 +7,7 @@
  * scratch directory under $TMPDIR as cwd.  PR_SET_PDEATHSIG makes it die
  * with the runner, which is what keeps a crashed runner from leaking it.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -156,6 +157,36 @@ fail:
 	_exit(127);
 }
 
+/*
+ * A runner that died (SIGKILL, crash) could not remove its VMs' scratch
+ * dirs.  Their names carry the runner's pid, so the next boot in the same
+ * $TMPDIR removes those whose runner is gone.
+ */
+static void
+sweep_stale(const char *tmp)
+{
+	DIR *d = opendir(tmp);
+	struct dirent *e;
+	char path[PATH_MAX];
+	long pid;
+	char *end;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "provium-local-", 14) != 0)
+			continue;
+		pid = strtol(e->d_name + 14, &end, 10);
+		if (*end != '-' || pid <= 0 || pid == (long)getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", tmp, e->d_name) <
+		    (int)sizeof(path))
+			rm_tree(path);
+	}
+	closedir(d);
+}
+
 static int
 local_boot(const struct vmm_boot_opts *o, struct vmm_vm **impl, char **err)
 {
@@ -176,8 +207,11 @@ local_boot(const struct vmm_boot_opts *o, struct vmm_vm **impl, char **err)
 	l->base.ops = &vmm_local_ops;
 	l->cid = o->cid;
 	l->fd = -1;
-	snprintf(l->scratch, sizeof(l->scratch), "%s/provium-local-%u-XXXXXX",
-	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp", o->cid);
+	if (tmp == NULL || *tmp == '\0')
+		tmp = "/tmp";
+	sweep_stale(tmp);
+	snprintf(l->scratch, sizeof(l->scratch),
+	    "%s/provium-local-%d-%u-XXXXXX", tmp, (int)parent, o->cid);
 	if (mkdtemp(l->scratch) == NULL) {
 		*err = errf("vmm local: cannot create scratch dir %s: %s "
 		    "(check $TMPDIR)", l->scratch, strerror(errno));

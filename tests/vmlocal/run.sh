@@ -56,4 +56,12 @@ fi
 check_events "$ev2" 1 || fail "crash: vm events not paired"
 sleep 0.5
 l=$(leftovers); [ -z "$l" ] || fail "crash: leftover processes: $l"
+[ -n "$(ls -d "$TMPDIR"/provium-local-* 2>/dev/null)" ] || fail "crash: expected the dead runner's scratch dir"
+"$PROVIUM" --vmm local aftercrash/sweep.test.lua >"$TMPDIR/out3" 2>&1 || { cat "$TMPDIR/out3"; fail "aftercrash"; }
+[ -z "$(ls -d "$TMPDIR"/provium-local-* 2>/dev/null)" ] || fail "stale scratch dir not swept: $(ls -d "$TMPDIR"/provium-local-*)"
+"$PROVIUM" --vmm local -v --save-events "$TMPDIR/ev3" timeout/timeout.test.lua >"$TMPDIR/out4" 2>&1 && fail "timeout file passed"
+grep -q "test timeout exceeded (500ms)" "$TMPDIR/out4" || { cat "$TMPDIR/out4"; fail "timeout reason"; }
+grep -q "test timeout exceeded (300ms)" "$TMPDIR/out4" || { cat "$TMPDIR/out4"; fail "timeout reason (stream)"; }
+grep -q "PASS file lab was shut down" "$TMPDIR/out4" || { cat "$TMPDIR/out4"; fail "lab not shut down after a timeout"; }
+check_events "$TMPDIR/ev3" 2 || fail "timeout: vm events not paired"
 echo "vmlocal: ok"
