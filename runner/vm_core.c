@@ -540,6 +540,62 @@ vmapi_vm_stop(lua_State *L, struct vmapi_vm *vm)
 		vm->state = VMAPI_SHUTDOWN;
 }
 
+/* Field k of t, else t[i]; pushes it. */
+static int
+named_or_pos(lua_State *L, int t, const char *k, int i)
+{
+	if (lua_getfield(L, t, k) != LUA_TNIL)
+		return lua_type(L, -1);
+	lua_pop(L, 1);
+	return lua_rawgeti(L, t, i);
+}
+
+/*
+ * files = {{path=, content=, mode=}, …} (or positional).  The array is a
+ * userdata left on the stack under the files table (freed by Lua); the
+ * strings stay anchored by the opts table for the whole boot.
+ */
+static void
+boot_files(lua_State *L, int t, struct vmapi_vm *vm, struct vmm_boot_opts *o)
+{
+	size_t i, n;
+	struct vmm_file *f;
+	lua_Integer mode;
+
+	luaL_checktype(L, t, LUA_TTABLE);
+	n = lua_rawlen(L, t);
+	f = lua_newuserdatauv(L, (n ? n : 1) * sizeof(*f), 0);
+	lua_insert(L, t);   /* below the files table: stays on the stack */
+	t++;
+	for (i = 0; i < n; i++) {
+		lua_rawgeti(L, t, (lua_Integer)i + 1);
+		if (!lua_istable(L, -1))
+			vmapi_raisef(L, "vm `%s`: boot: files[%zu] must be a "
+			    "table {path, content, mode?}", vm->name, i + 1);
+		int e = lua_gettop(L);
+		if (named_or_pos(L, e, "path", 1) != LUA_TSTRING)
+			vmapi_raisef(L, "vm `%s`: boot: files[%zu].path must "
+			    "be a string", vm->name, i + 1);
+		f[i].path = lua_tostring(L, -1);
+		if (named_or_pos(L, e, "content", 2) != LUA_TSTRING)
+			vmapi_raisef(L, "vm `%s`: boot: files[%zu].content "
+			    "must be a string", vm->name, i + 1);
+		f[i].content = lua_tolstring(L, -1, &f[i].len);
+		f[i].mode = 0644;
+		if (named_or_pos(L, e, "mode", 3) != LUA_TNIL) {
+			if (!lua_isinteger(L, -1) ||
+			    (mode = lua_tointeger(L, -1)) < 0 || mode > 07777)
+				vmapi_raisef(L, "vm `%s`: boot: files[%zu].mode "
+				    "must be an integer from 0 to 0o7777",
+				    vm->name, i + 1);
+			f[i].mode = (unsigned)mode;
+		}
+		lua_settop(L, e - 1);
+	}
+	o->files = f;
+	o->nfiles = n;
+}
+
 static void
 boot_opts(lua_State *L, int idx, struct vmapi_vm *vm, struct vmm_boot_opts *o)
 {
@@ -587,6 +643,14 @@ boot_opts(lua_State *L, int idx, struct vmapi_vm *vm, struct vmm_boot_opts *o)
 		o->has_initial_time = true;
 		o->initial_time = lua_tointeger(L, -1);
 	}
+	lua_pop(L, 1);
+	if (lua_getfield(L, idx, "files") != LUA_TNIL)
+		boot_files(L, lua_gettop(L), vm, o);
+	lua_pop(L, 1);
+	if (lua_getfield(L, idx, "disks") != LUA_TNIL &&
+	    !is_local(runner_from_lua(L)))
+		vmapi_raisef(L, "vm `%s`: boot: disks are not supported by this "
+		    "provium yet", vm->name);
 	lua_pop(L, 1);
 	if (lua_getfield(L, idx, "agent_timeout") != LUA_TNIL) {
 		if (runner_dur_from_lua(L, lua_gettop(L), &ns, e,
