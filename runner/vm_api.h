@@ -158,9 +158,8 @@ void vmapi_push_stream(lua_State *L, int vm_idx, uint64_t id,
 
 /* vm_ops.c: file ops, syscall, batch, workers (VM methods). */
 void vmapi_ops_methods(lua_State *L);
-int vmapi_worker_run(lua_State *L);
+void vmapi_ops_worker_methods(lua_State *L);
 int vmapi_worker_run_async(lua_State *L);
 int vmapi_worker_open_file(lua_State *L);
-int vmapi_worker_syscall(lua_State *L);
 
 #endif

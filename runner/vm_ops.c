@@ -40,15 +40,6 @@ static const struct op ops[] = {
 	{ NULL, NULL, NULL, CONV_NONE, false },
 };
 
-static const struct op *
-op_find(const char *name)
-{
-	for (const struct op *o = ops; o->name; o++)
-		if (strcmp(o->name, name) == 0)
-			return o;
-	return NULL;
-}
-
 static void
 pack_path(lua_State *L, msgpack_packer *pk, const char *key, int idx)
 {
@@ -242,32 +233,17 @@ do_open_file(lua_State *L)
 
 int vmapi_worker_open_file(lua_State *L) { return do_open_file(L); }
 
-static int
-push_op_closure(lua_State *L, const char *name)
+/* Worker methods that mirror the VM's (the table is at the top). */
+void
+vmapi_ops_worker_methods(lua_State *L)
 {
-	const struct op *o = op_find(name);
-
-	lua_pushinteger(L, o - ops);
-	lua_pushcclosure(L, op_method, 1);
-	return 1;
-}
-
-int
-vmapi_worker_run(lua_State *L)
-{
-	push_op_closure(L, "run");
-	lua_insert(L, 1);
-	lua_call(L, lua_gettop(L) - 1, 1);
-	return 1;
-}
-
-int
-vmapi_worker_syscall(lua_State *L)
-{
-	push_op_closure(L, "syscall");
-	lua_insert(L, 1);
-	lua_call(L, lua_gettop(L) - 1, 1);
-	return 1;
+	for (const struct op *o = ops; o->name; o++) {
+		if (o->wkind == NULL)
+			continue;
+		lua_pushinteger(L, o - ops);
+		lua_pushcclosure(L, op_method, 1);
+		lua_setfield(L, -2, o->name);
+	}
 }
 
 /* vm:push_file(host, guest, opts?): host paths are relative to the

@@ -200,6 +200,18 @@ req(lua_State *L, struct vmapi_vm *vm, const char *kind, const char *key,
 	return q;
 }
 
+/* Pushes value[key] (the op's one result field). */
+static void
+push_field(lua_State *L, const msgpack_object *v, const char *key)
+{
+	const msgpack_object *f = mp_get(v, key);
+
+	if (f != NULL)
+		vmapi_push_obj(L, f);
+	else
+		lua_pushnil(L);
+}
+
 /* ---- Process ---------------------------------------------------------- */
 
 static int
@@ -278,7 +290,7 @@ proc_status(lua_State *L)
 	check(L, VMAPI_K_PROC, "proc:status", &vm);
 	req(L, vm, "proc_status", "handle", p->h.handle, 0);
 	v = vmapi_call(L, vm, vmapi_deadline(L, -1), NULL);
-	vmapi_push_obj(L, mp_get(v, "status") ? mp_get(v, "status") : v);
+	push_field(L, v, "status");
 	return 1;
 }
 
@@ -304,7 +316,7 @@ proc_stdin_write(lua_State *L)
 	q = req(L, vm, "proc_stdin_write", "handle", p->h.handle, 1);
 	mp_kv_bin(&q->pk, "data", d, n);
 	v = vmapi_call(L, vm, vmapi_deadline(L, -1), NULL);
-	vmapi_push_obj(L, mp_get(v, "written") ? mp_get(v, "written") : v);
+	push_field(L, v, "written");
 	return 1;
 }
 
@@ -408,7 +420,7 @@ file_write(lua_State *L)
 
 	mp_kv_bin(&q->pk, "data", d, n);
 	v = vmapi_call(L, vm, vmapi_deadline(L, -1), NULL);
-	vmapi_push_obj(L, mp_get(v, "written") ? mp_get(v, "written") : v);
+	push_field(L, v, "written");
 	return 1;
 }
 
@@ -427,7 +439,7 @@ file_seek_to(lua_State *L, lua_Integer off, const char *whence)
 	mp_kv_i64(&q->pk, "offset", off);
 	mp_kv_str(&q->pk, "whence", whence);
 	v = vmapi_call(L, vm, vmapi_deadline(L, -1), NULL);
-	vmapi_push_obj(L, mp_get(v, "offset") ? mp_get(v, "offset") : v);
+	push_field(L, v, "offset");
 	return 1;
 }
 
@@ -663,7 +675,7 @@ worker_kill(lua_State *L)
 
 	mp_kv_i64(&q->pk, "signal", sig);
 	v = vmapi_call(L, vm, vmapi_deadline(L, -1), NULL);
-	vmapi_push_obj(L, mp_get(v, "signalled") ? mp_get(v, "signalled") : v);
+	push_field(L, v, "signalled");
 	return 1;
 }
 
@@ -676,7 +688,7 @@ worker_join(lua_State *L)
 
 	req(L, vm, "worker_join", "worker", w->handle, 0);
 	v = vmapi_call(L, vm, vmapi_deadline(L, -1), NULL);
-	vmapi_push_obj(L, mp_get(v, "code") ? mp_get(v, "code") : v);
+	push_field(L, v, "code");
 	return 1;
 }
 
@@ -725,10 +737,8 @@ vmapi_res_open(lua_State *L)
 		{ NULL, NULL },
 	};
 	static const luaL_Reg worker[] = {
-		{ "run", vmapi_worker_run },
 		{ "run_async", vmapi_worker_run_async },
 		{ "open_file", vmapi_worker_open_file },
-		{ "syscall", vmapi_worker_syscall },
 		{ "kill", worker_kill }, { "join", worker_join },
 		{ "handle", res_handle }, { "close", res_close_method },
 		{ NULL, NULL },
@@ -738,4 +748,8 @@ vmapi_res_open(lua_State *L)
 	newmt(L, VMAPI_FILE_MT, file, NULL);
 	newmt(L, VMAPI_STREAM_MT, stream, stream_gc);
 	newmt(L, VMAPI_WORKER_MT, worker, NULL);
+	luaL_getmetatable(L, VMAPI_WORKER_MT);
+	lua_getfield(L, -1, "__index");
+	vmapi_ops_worker_methods(L);
+	lua_pop(L, 2);
 }
