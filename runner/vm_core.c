@@ -461,37 +461,26 @@ lab_vm(lua_State *L)
 
 /* ---- lifecycle -------------------------------------------------------- */
 
+/* vm_spawned (spawned) or vm_shutdown. */
 static int
-send_report(struct runner *r, const char *t, struct vmapi_vm *vm,
-    bool spawned, int64_t duration_ns)
+send_report(struct runner *r, struct vmapi_vm *vm, bool spawned,
+    int64_t duration_ns)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	int rc;
 
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	if (strcmp(t, "release") == 0) {
-		msgpack_pack_map(&pk, 3);
-		mp_kv_str(&pk, "t", t);
-		mp_kv_u64(&pk, "memory_bytes", vm->res_memory);
-		mp_kv_u64(&pk, "cpus", vm->res_cpus);
-	} else if (spawned) {
-		msgpack_pack_map(&pk, 6);
-		mp_kv_str(&pk, "t", t);
-		mp_kv_str(&pk, "lab", vm->lab);
-		mp_kv_str(&pk, "vm_name", vm->name);
+	runner_pack_begin(&sb, &pk, spawned ? "vm_spawned" : "vm_shutdown",
+	    spawned ? 5 : 4);
+	mp_kv_str(&pk, "lab", vm->lab);
+	mp_kv_str(&pk, "vm_name", vm->name);
+	if (spawned) {
 		mp_kv_str(&pk, "profile", vm->profile ? vm->profile : "");
 		mp_kv_u64(&pk, "memory_bytes", vm->memory);
-		mp_kv_u64(&pk, "cid", vm->cid);
-	} else {
-		msgpack_pack_map(&pk, 5);
-		mp_kv_str(&pk, "t", t);
-		mp_kv_str(&pk, "lab", vm->lab);
-		mp_kv_str(&pk, "vm_name", vm->name);
-		mp_kv_u64(&pk, "cid", vm->cid);
-		mp_kv_i64(&pk, "duration_ns", duration_ns);
 	}
+	mp_kv_u64(&pk, "cid", vm->cid);
+	if (!spawned)
+		mp_kv_i64(&pk, "duration_ns", duration_ns);
 	rc = runner_send(r, &sb);
 	msgpack_sbuffer_destroy(&sb);
 	return rc;
@@ -502,7 +491,7 @@ release(struct runner *r, struct vmapi_vm *vm)
 {
 	if (vm->res_memory == 0 && vm->res_cpus == 0)
 		return;
-	send_report(r, "release", vm, false, 0);
+	runner_release(r, vm->res_memory, vm->res_cpus);
 	vm->res_memory = 0;
 	vm->res_cpus = 0;
 }
@@ -531,8 +520,7 @@ vmapi_vm_stop(lua_State *L, struct vmapi_vm *vm)
 		vm->ac = NULL;
 	}
 	if (vm->spawned) {
-		send_report(r, "vm_shutdown", vm, false,
-		    runner_now_ns() - vm->boot_ns);
+		send_report(r, vm, false, runner_now_ns() - vm->boot_ns);
 		vm->spawned = false;
 	}
 	release(r, vm);
@@ -752,7 +740,7 @@ vm_boot(lua_State *L)
 	}
 	vm->state = VMAPI_BOOTED;
 	vm->boot_ns = runner_now_ns();
-	send_report(r, "vm_spawned", vm, true, 0);
+	send_report(r, vm, true, 0);
 	vm->spawned = true;
 	lua_settop(L, 1);
 	return 1;
@@ -932,6 +920,18 @@ vmapi_open(lua_State *L, struct runner *r)
 	return 0;
 }
 
+/* Lab snapshots need vm:snapshot, which this provium does not have yet:
+ * say so instead of silently not resetting. */
+static void
+ext_scope_begin(lua_State *L, struct runner *r, const char *test)
+{
+	(void)test;
+	if (runner_reset_between_tests(r))
+		luaL_error(L, "provium.reset_between_tests: lab snapshots are "
+		    "not supported by this provium yet; reset state in the test "
+		    "instead");
+}
+
 static void
 ext_scope_end(lua_State *L, struct runner *r, const char *test)
 {
@@ -941,6 +941,7 @@ ext_scope_end(lua_State *L, struct runner *r, const char *test)
 const struct runner_ext vmapi_ext = {
 	.name = "vm",
 	.open = vmapi_open,
+	.scope_begin = ext_scope_begin,
 	.scope_end = ext_scope_end,
 	.file_end = vmapi_file_end,
 	.console_excerpt = vmapi_console_excerpt,

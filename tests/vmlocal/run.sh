@@ -64,4 +64,6 @@ grep -q "test timeout exceeded (500ms)" "$TMPDIR/out4" || { cat "$TMPDIR/out4"; 
 grep -q "test timeout exceeded (300ms)" "$TMPDIR/out4" || { cat "$TMPDIR/out4"; fail "timeout reason (stream)"; }
 grep -q "PASS file lab was shut down" "$TMPDIR/out4" || { cat "$TMPDIR/out4"; fail "lab not shut down after a timeout"; }
 check_events "$TMPDIR/ev3" 2 || fail "timeout: vm events not paired"
+"$PROVIUM" --vmm local reset/reset.test.lua >"$TMPDIR/out5" 2>&1 && fail "reset file passed"
+grep -q "provium.reset_between_tests: lab snapshots are not supported by this provium yet; reset state in the test instead" "$TMPDIR/out5" || { cat "$TMPDIR/out5"; fail "reset message"; }
 echo "vmlocal: ok"
