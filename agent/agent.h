@@ -29,17 +29,20 @@
 
 enum agent_mode { AGENT_FD, AGENT_GUEST, AGENT_WORKER };
 
-/* A queue of whole frames waiting for a non-blocking fd. */
+/* A queue of whole frames waiting for a non-blocking fd.  Bodies are
+ * owned, not copied: a 64 MiB reply is packed once and written from there. */
 struct outchunk {
 	struct outchunk *next;
-	size_t len, off;
-	uint8_t data[];
+	uint8_t hdr[4];
+	uint8_t *body;
+	size_t len, off;                /* len = 4 + body length */
 };
 struct outq {
 	struct outchunk *head, *tail;
 	size_t bytes;
 };
-int outq_push_frame(struct outq *q, const void *body, size_t len);
+/* Takes sb's buffer (sb is left empty and reusable). */
+int outq_push_sbuf(struct outq *q, msgpack_sbuffer *sb);
 /* 0 when empty or EAGAIN, -1 on a write error (errno set). */
 int outq_flush(struct outq *q, int fd);
 void outq_clear(struct outq *q);

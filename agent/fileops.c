@@ -237,7 +237,7 @@ op_read_file(struct agent *a, struct req *r, const char *path)
 	struct stat st;
 	msgpack_packer *pk;
 	uint8_t *buf;
-	size_t got = 0;
+	size_t got = 0, size;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
 	if (fd < 0 || fstat(fd, &st) != 0) {
@@ -253,41 +253,43 @@ op_read_file(struct agent *a, struct req *r, const char *path)
 		close(fd);
 		return;
 	}
-	/* st_size is 0 for /proc files: read until EOF up to the cap. */
-	buf = malloc(AGENT_READFILE_MAX + 1 < (size_t)st.st_size + 65536 ?
-	    AGENT_READFILE_MAX + 1 : (size_t)st.st_size + 65536);
-	{
-		size_t size = AGENT_READFILE_MAX + 1 < (size_t)st.st_size +
-		    65536 ? AGENT_READFILE_MAX + 1 : (size_t)st.st_size + 65536;
+	/* st_size is 0 for /proc files: read until EOF, up to the cap + 1. */
+	size = (size_t)st.st_size + 65536;
+	if (size > AGENT_READFILE_MAX + 1)
+		size = AGENT_READFILE_MAX + 1;
+	buf = malloc(size);
+	while (buf != NULL) {
+		ssize_t n;
 
-		for (;;) {
-			ssize_t n;
+		if (got == size) {
+			uint8_t *nb;
 
-			if (got == size) {
-				uint8_t *nb;
-
-				if (size > AGENT_READFILE_MAX)
-					break;
-				size = size * 2 > AGENT_READFILE_MAX + 1 ?
-				    AGENT_READFILE_MAX + 1 : size * 2;
-				nb = realloc(buf, size);
-				if (nb == NULL)
-					break;
-				buf = nb;
-			}
-			n = read(fd, buf + got, size - got);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0) {
-				req_oserr(a, r, errno, path);
-				free(buf);
-				close(fd);
-				return;
-			}
-			if (n == 0)
+			if (size > AGENT_READFILE_MAX)
 				break;
-			got += (size_t)n;
+			size = size * 2 > AGENT_READFILE_MAX + 1 ?
+			    AGENT_READFILE_MAX + 1 : size * 2;
+			nb = realloc(buf, size);
+			if (nb == NULL)
+				break;
+			buf = nb;
 		}
+		n = read(fd, buf + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			req_oserr(a, r, errno, path);
+			free(buf);
+			close(fd);
+			return;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	if (buf == NULL) {
+		req_oserr(a, r, ENOMEM, path);
+		close(fd);
+		return;
 	}
 	close(fd);
 	if (got > AGENT_READFILE_MAX) {
@@ -368,8 +370,6 @@ mkdir_p(char *path, mode_t perm)
 		return 0;
 	if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return 0;
-	if (errno == EEXIST)
-		errno = EEXIST;
 	return -1;
 }
 
@@ -440,6 +440,8 @@ op_tail(struct agent *a, struct req *r, struct args *g, const char *path)
 	} else if (st->type == MSGPACK_OBJECT_MAP && mp_get(st, "offset") &&
 	    mp_obj_i64(mp_get(st, "offset"), &off) == 0) {
 		mode = 2;
+	} else if (mp_obj_i64(st, &off) == 0) {
+		mode = 2;               /* a bare integer is an offset too */
 	} else {
 		args_bad(g, "start must be \"beginning\", \"end\" or "
 		    "{offset = n}");

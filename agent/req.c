@@ -166,7 +166,7 @@ agent_queue(struct agent *a, msgpack_sbuffer *sb)
 		    sb->size);
 		return;
 	}
-	if (outq_push_frame(&a->out, sb->data, sb->size) != 0)
+	if (outq_push_sbuf(&a->out, sb) != 0)
 		agent_log("out of memory queueing a reply");
 }
 

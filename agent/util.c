@@ -5,19 +5,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "agent/agent.h"
 
 int
-outq_push_frame(struct outq *q, const void *body, size_t len)
+outq_push_sbuf(struct outq *q, msgpack_sbuffer *sb)
 {
-	struct outchunk *c = malloc(sizeof(*c) + 4 + len);
+	struct outchunk *c = malloc(sizeof(*c));
+	size_t len = sb->size;
 
 	if (c == NULL)
 		return -1;
-	frame_header(c->data, (uint32_t)len);
-	memcpy(c->data + 4, body, len);
+	frame_header(c->hdr, (uint32_t)len);
+	c->body = (uint8_t *)msgpack_sbuffer_release(sb);
 	c->len = 4 + len;
 	c->off = 0;
 	c->next = NULL;
@@ -30,27 +32,45 @@ outq_push_frame(struct outq *q, const void *body, size_t len)
 	return 0;
 }
 
+static void
+chunk_free(struct outchunk *c)
+{
+	free(c->body);
+	free(c);
+}
+
 int
 outq_flush(struct outq *q, int fd)
 {
 	while (q->head != NULL) {
 		struct outchunk *c = q->head;
-		ssize_t n = write(fd, c->data + c->off, c->len - c->off);
+		struct iovec iov[2];
+		int n = 0;
+		ssize_t k;
 
-		if (n < 0) {
+		if (c->off < 4) {
+			iov[n].iov_base = c->hdr + c->off;
+			iov[n++].iov_len = 4 - c->off;
+		}
+		iov[n].iov_base = c->body + (c->off < 4 ? 0 : c->off - 4);
+		iov[n].iov_len = c->len - (c->off < 4 ? 4 : c->off);
+		if (iov[n].iov_len > 0)
+			n++;
+		k = writev(fd, iov, n);
+		if (k < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN)
 				return 0;
 			return -1;
 		}
-		c->off += (size_t)n;
-		q->bytes -= (size_t)n;
+		c->off += (size_t)k;
+		q->bytes -= (size_t)k;
 		if (c->off == c->len) {
 			q->head = c->next;
 			if (q->head == NULL)
 				q->tail = NULL;
-			free(c);
+			chunk_free(c);
 		}
 	}
 	return 0;
@@ -63,7 +83,7 @@ outq_clear(struct outq *q)
 		struct outchunk *c = q->head;
 
 		q->head = c->next;
-		free(c);
+		chunk_free(c);
 	}
 	q->tail = NULL;
 	q->bytes = 0;

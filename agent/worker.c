@@ -82,7 +82,7 @@ send_to(struct worker *w, struct req *r, const char *kind,
 		else
 			agent_pack_object(&pk, &kv->val);
 	}
-	if (outq_push_frame(&w->out, sb.data, sb.size) != 0)
+	if (outq_push_sbuf(&w->out, &sb) != 0)
 		agent_log("out of memory queueing to a worker");
 	msgpack_sbuffer_destroy(&sb);
 	return f;

@@ -1,4 +1,4 @@
-/* duration.c: duration and size parsing for the Lua API (pure helpers). */
+/* duration.c: durations for the Lua API (pure helpers). */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -125,43 +125,4 @@ runner_dur_format(int64_t ns, char *buf, size_t n)
 	} else {
 		snprintf(buf, n, "%" PRId64 "ns", ns);
 	}
-}
-
-int
-runner_size_parse(const char *s, uint64_t *bytes)
-{
-	const char *p = s;
-	uint64_t v = 0, mul = 1;
-
-	if (!isdigit((unsigned char)*p))
-		return -1;
-	for (; isdigit((unsigned char)*p); p++) {
-		uint64_t d = (uint64_t)(*p - '0');
-
-		if (v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	switch (tolower((unsigned char)*p)) {
-	case '\0': break;
-	case 'k': mul = 1ull << 10; break;
-	case 'm': mul = 1ull << 20; break;
-	case 'g': mul = 1ull << 30; break;
-	case 't': mul = 1ull << 40; break;
-	default: return -1;
-	}
-	if (*p != '\0') {
-		p++;
-		/* "512M", "512MB", "512MiB" all mean the same. */
-		if (tolower((unsigned char)*p) == 'i')
-			p++;
-		if (tolower((unsigned char)*p) == 'b')
-			p++;
-		if (*p != '\0')
-			return -1;
-	}
-	if (v != 0 && mul > UINT64_MAX / v)
-		return -1;
-	*bytes = v * mul;
-	return 0;
 }

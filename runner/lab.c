@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "runner/runner_int.h"
+#include "supervisor/size.h"
 
 #define LAB_METHODS "provium.lab.methods"
 #define LAB_LOOKUP  "provium.lab.lookup"
@@ -173,15 +174,16 @@ static uint64_t
 claim_field(lua_State *L, const char *key, bool size_ok)
 {
 	uint64_t v = 0;
+	char err[160];
 
 	lua_getfield(L, 2, key);
 	if (lua_isnil(L, -1)) {
 		v = 0;
 	} else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0) {
 		v = (uint64_t)lua_tointeger(L, -1);
-	} else if (size_ok && lua_type(L, -1) == LUA_TSTRING &&
-	    runner_size_parse(lua_tostring(L, -1), &v) == 0) {
-		/* parsed */
+	} else if (size_ok && lua_type(L, -1) == LUA_TSTRING) {
+		if (size_parse(lua_tostring(L, -1), &v, err, sizeof err) != 0)
+			luaL_error(L, "claim: memory: %s", err);
 	} else if (size_ok) {
 		luaL_error(L, "claim: memory must be integer bytes or a size "
 		    "like \"512M\" or \"2G\", got %s", luaL_tolstring(L, -1,

@@ -52,10 +52,11 @@ runner_raise_timeout(lua_State *L, struct runner *r)
 }
 
 /*
- * Count hook, set on the main thread before the chunk so every coroutine
- * inherits it.  Once the deadline has passed it fires on every
- * instruction of that thread, so a user pcall around the loop only
- * delays the error by one instruction.
+ * Count hook, set only while a test with a deadline runs (any hook
+ * doubles the VM's cost per instruction; see coro.c for coroutines).
+ * Once the deadline has passed it fires on every instruction of that
+ * thread, so a user pcall around the loop only delays the error by one
+ * instruction.
  */
 static void
 timeout_hook(lua_State *L, lua_Debug *ar)
@@ -63,12 +64,23 @@ timeout_hook(lua_State *L, lua_Debug *ar)
 	struct runner *r = runner_from_lua(L);
 
 	(void)ar;
-	if (r->deadline_ns == 0)
+	if (r->deadline_ns == 0) {
+		lua_sethook(L, NULL, 0, 0);   /* a coroutine outlived its test */
 		return;
+	}
 	if (r->timed_out || runner_now_ns() >= r->deadline_ns) {
 		lua_sethook(L, timeout_hook, LUA_MASKCOUNT, 1);
 		runner_raise_timeout(L, r);
 	}
+}
+
+void
+runner_sync_hook(lua_State *co, struct runner *r)
+{
+	if (r->deadline_ns != 0)
+		lua_sethook(co, timeout_hook, LUA_MASKCOUNT, RUNNER_HOOK_COUNT);
+	else if (lua_gethook(co) != NULL)
+		lua_sethook(co, NULL, 0, 0);
 }
 
 /*
@@ -184,7 +196,7 @@ setup(lua_State *L)
 	struct runner *r = lua_touserdata(L, 1);
 
 	luaL_openlibs(L);
-	lua_sethook(L, timeout_hook, LUA_MASKCOUNT, RUNNER_HOOK_COUNT);
+	runner_coro_open(L);
 	runner_framework_open(L, r);
 	runner_json_open(L);
 	runner_lab_open(L, r);
@@ -426,10 +438,10 @@ run_test(lua_State *L, struct runner *r, const struct runner_test *t)
 	lua_setglobal(L, "provium");
 	run_hooks(L, r, HOOK_SCOPE_BEGIN);
 
-	lua_sethook(L, timeout_hook, LUA_MASKCOUNT, RUNNER_HOOK_COUNT);
 	start = runner_now_ns();
 	if (r->timeout_ns > 0)
 		r->deadline_ns = start + r->timeout_ns;
+	runner_sync_hook(L, r);
 	if (r->failed) {
 		status = LUA_OK;   /* scope_begin failed: the body never runs */
 	} else {
@@ -438,10 +450,10 @@ run_test(lua_State *L, struct runner *r, const struct runner_test *t)
 		status = docall(L, r, 1);
 	}
 	ns = runner_now_ns() - start;
-	lua_sethook(L, timeout_hook, LUA_MASKCOUNT, RUNNER_HOOK_COUNT);
 	if (r->deadline_ns != 0 && runner_now_ns() >= r->deadline_ns)
 		r->timed_out = true;   /* returned late from blocking C code */
 	r->deadline_ns = 0;
+	runner_sync_hook(L, r);
 
 	run_hooks(L, r, HOOK_SCOPE_END);
 

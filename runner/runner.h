@@ -24,10 +24,12 @@
  * package.path starts with "<dir>/?.lua;<dir>/?/init.lua".
  *
  * Every call into Lua is a lua_pcall with a traceback message handler.
- * Per-test timeouts are enforced by a count hook installed on the main
- * thread before the chunk runs (so every coroutine inherits it) that
- * compares a monotonic clock with the current test's deadline; no Lua is
- * ever called from a signal handler.
+ * Per-test timeouts are enforced by a count hook that compares a
+ * monotonic clock with the current test's deadline, set only while a test
+ * with a timeout runs (any hook halves the speed of the Lua VM) on the
+ * main thread and, through coroutine.resume/wrap, on every coroutine it
+ * resumes; no Lua is ever called from a signal handler.  debug.sethook in
+ * a test replaces it.
  *
  * ------------------------------------------------------------------------
  * Extensions (the VM/lab API, fixtures, ...)

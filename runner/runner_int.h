@@ -66,7 +66,7 @@ struct runner {
 	int scope_lab_ref;           /* LUA_NOREF at file scope */
 };
 
-/* runner/duration.c: durations and sizes (pure). */
+/* runner/duration.c: durations (pure).  Sizes: supervisor/size.h. */
 int64_t runner_now_ns(void);
 /* "1.5", "250ms", "2s", "3m", "1h" -> ns; -1 on bad input. */
 int runner_dur_parse(const char *s, int64_t *ns);
@@ -75,8 +75,6 @@ int runner_dur_from_lua(lua_State *L, int idx, int64_t *ns, char *err,
     size_t errlen);
 /* Rust Duration Debug style: "2s", "1.5s", "250ms", "10µs", "7ns". */
 void runner_dur_format(int64_t ns, char *buf, size_t n);
-/* Integer bytes or N with K/M/G/T (1024-based, case-insensitive). */
-int runner_size_parse(const char *s, uint64_t *bytes);
 
 /* runner/meta.c: Lua meta table -> MetaMap, and test selection. */
 int runner_meta_pack(lua_State *L, int idx, msgpack_packer *pk);
@@ -84,6 +82,11 @@ int runner_meta_pack(lua_State *L, int idx, msgpack_packer *pk);
 const char *runner_select(lua_State *L, int meta_idx,
     const struct runner_filter *f, char *buf, size_t n);
 bool runner_utf8_valid(const char *s, size_t n);
+
+/* runner/coro.c: coroutine.resume/wrap that keep the timeout hook. */
+void runner_coro_open(lua_State *L);
+/* runner/runner.c: set co's timeout hook iff a deadline is running. */
+void runner_sync_hook(lua_State *co, struct runner *r);
 
 /* runner/json.c: the `json` global. */
 void runner_json_open(lua_State *L);

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "supervisor/size.h"
 #include "vm/spawn.h"
 #include "vm/toml.h"
 
@@ -72,40 +73,6 @@ char *profile_guest_dir(void)
 		(void)asprintf(&found, "%s/../guest/current", ed);
 	free(ed);
 	return found;
-}
-
-int profile_parse_size(const char *s, uint64_t *out)
-{
-	char *e;
-	errno = 0;
-	if (!s || !isdigit((unsigned char)*s))
-		return -1;
-	unsigned long long v = strtoull(s, &e, 10);
-	if (errno)
-		return -1;
-	unsigned shift = 0;
-	switch (toupper((unsigned char)*e)) {
-	case 0: break;
-	case 'K': shift = 10; break;
-	case 'M': shift = 20; break;
-	case 'G': shift = 30; break;
-	case 'T': shift = 40; break;
-	default: return -1;
-	}
-	if (*e) {
-		e++;
-		if (toupper((unsigned char)*e) == 'I' &&
-		    toupper((unsigned char)e[1]) == 'B')
-			e += 2;
-		else if (toupper((unsigned char)*e) == 'B')
-			e++;
-		if (*e)
-			return -1;
-	}
-	if (shift && v > (UINT64_MAX >> shift))
-		return -1;
-	*out = (uint64_t)v << shift;
-	return 0;
 }
 
 static void profile_clear(struct profile *p)
@@ -325,7 +292,7 @@ static int builtin_linux(struct profile *p)
 		return -1;
 	p->name = strdup("linux");
 	(void)asprintf(&p->kernel, "%s/vmlinux", g);
-	(void)asprintf(&p->initrd, "%s/initrd.cpio.gz", g);
+	(void)asprintf(&p->initrd, "%s/initrd.cpio", g);
 	(void)asprintf(&p->modules, "%s/modules", g);
 	p->cmdline = strdup(LINUX_CMDLINE);
 	p->inject_agent = true;
@@ -380,11 +347,13 @@ static int parse_provium(struct ctx *c, struct profile_config *cfg,
 		if (v->type == TOML_INT && v->u.i > 0) {
 			cfg->cache_max_size = (uint64_t)v->u.i;
 		} else if (v->type == TOML_STRING) {
-			if (profile_parse_size(v->u.s, &cfg->cache_max_size) < 0) {
+			/* The same parser as --mem. */
+			char e[160];
+			if (size_parse(v->u.s, &cfg->cache_max_size, e,
+			    sizeof(e)) < 0) {
 				(void)asprintf(&c->err, "%s:%d: key "
-				    "`provium.cache_max_size`: bad size `%s` "
-				    "(use e.g. \"512M\" or \"20G\")", c->file,
-				    v->line, v->u.s);
+				    "`provium.cache_max_size`: %s", c->file,
+				    v->line, e);
 				return -1;
 			}
 		} else {
@@ -607,6 +576,7 @@ int profile_run_builds(const struct profile_config *c, const char *only,
 		struct spawn_opts o = SPAWN_OPTS_INIT;
 		o.cwd = p->dir;
 		o.stdout_fd = 2;
+		o.keep_fds = true;   /* e.g. a make jobserver for the build */
 		char *e = NULL;
 		if (spawn_run(argv, &o, &e) < 0) {
 			(void)asprintf(err, "profile `%s`: build command `%s` "

@@ -89,7 +89,4 @@ int profile_run_builds(const struct profile_config *c, const char *only,
 /* Where the built-in `linux` guest image lives (malloc'd). */
 char *profile_guest_dir(void);
 
-/* "512M", "20G", "1024" -> bytes (binary units); -1 on a bad string. */
-int profile_parse_size(const char *s, uint64_t *out);
-
 #endif

@@ -371,12 +371,18 @@ static int q_boot_check(struct vmm_vm *vm, char **why)
 	return 0;
 }
 
+static int wait_exit(struct qemu_vm *v, unsigned ms);
+
 static char *q_boot_failed(struct vmm_vm *vm, const char *why)
 {
 	struct qemu_vm *v = qvm(vm);
 	char *con = NULL, *qerr = NULL, *state = NULL, *msg = NULL;
 	size_t clen = 0, qlen = 0;
-	if (reap(v, 0))
+	/*
+	 * A dying QEMU closes its sockets before it can be reaped: give it a
+	 * moment, so "agent channel closed" comes with the real cause.
+	 */
+	if (wait_exit(v, 200))
 		state = exit_text(v);
 	else if (scan_panic(v))
 		state = strdup("guest kernel panic");
@@ -577,6 +583,15 @@ static void q_destroy(struct vmm_vm *vm, unsigned grace_ms)
 	qmp_close(v->qmp);
 	if (v->agent_fd >= 0)
 		close(v->agent_fd);
+	/* PROVIUM_KEEP_SCRATCH=1 keeps console.log & co. for debugging. */
+	const char *keep = getenv("PROVIUM_KEEP_SCRATCH");
+	if (keep && strcmp(keep, "1") == 0) {
+		if (v->dirfd >= 0)
+			close(v->dirfd);
+		v->dirfd = -1;
+		free(v->scratch);
+		v->scratch = NULL;
+	}
 	rm_scratch(v);
 	free(v->scratch);
 	free(v->name);
@@ -712,8 +727,14 @@ static int connect_qmp(struct qemu_vm *v, char **err)
 	double deadline = now_s() + QEMU_START_S;
 	for (;;) {
 		int fd = connect_in_scratch(v, "qmp.sock");
-		if (fd >= 0)
-			return qmp_open(fd, QEMU_QMP_S, &v->qmp, err);
+		if (fd >= 0) {
+			char *qerr = NULL;
+			if (qmp_open(fd, QEMU_QMP_S, &v->qmp, &qerr) == 0)
+				return 0;
+			*err = q_boot_failed(&v->base, qerr);
+			free(qerr);
+			return -1;
+		}
 		if (reap(v, 0)) {
 			char *why = exit_text(v);
 			*err = q_boot_failed(&v->base, why);

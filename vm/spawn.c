@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/close_range.h>
 
 enum { STAGE_CHDIR = 1, STAGE_DUP = 2, STAGE_EXEC = 3, STAGE_SETUP = 4 };
 
@@ -27,6 +28,16 @@ static void child_die(int fd, int stage)
 	ssize_t r = write(fd, &ce, sizeof(ce));
 	(void)r;
 	_exit(127);
+}
+
+/* In a fresh child: default dispositions, nothing blocked. */
+static void child_reset_signals(void)
+{
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 /* dup2 that also works when from == to (clears CLOEXEC). */
@@ -66,11 +77,7 @@ int spawn_start(char *const argv[], const struct spawn_opts *o, pid_t *pid,
 	sigprocmask(SIG_SETMASK, &all, &old);
 	pid_t c = fork();
 	if (c == 0) {
-		for (int s = 1; s < NSIG; s++)
-			signal(s, SIG_DFL);
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		child_reset_signals();
 		if (o->pdeathsig) {
 			if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 				child_die(p[1], STAGE_SETUP);
@@ -89,6 +96,13 @@ int spawn_start(char *const argv[], const struct spawn_opts *o, pid_t *pid,
 			child_die(p[1], STAGE_DUP);
 		if (o->cwd && chdir(o->cwd) < 0)
 			child_die(p[1], STAGE_CHDIR);
+		/*
+		 * No inherited fd may reach the child (a runner's channel held
+		 * open by QEMU would hide the runner's death): mark them all
+		 * close-on-exec, which also keeps the notify pipe until exec.
+		 */
+		if (!o->keep_fds)
+			close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
 		if (o->envp)
 			execvpe(argv[0], argv, o->envp);
 		else
@@ -136,11 +150,7 @@ int spawn_call(int (*fn)(void *), void *arg, pid_t *pid, char **err)
 	sigprocmask(SIG_SETMASK, &all, &old);
 	pid_t c = fork();
 	if (c == 0) {
-		for (int s = 1; s < NSIG; s++)
-			signal(s, SIG_DFL);
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		child_reset_signals();
 		_exit(fn(arg));
 	}
 	int e = errno;

@@ -20,6 +20,7 @@ struct spawn_opts {
 	int stderr_fd;            /* -1: inherit */
 	bool pdeathsig;           /* SIGKILL the child when the parent dies */
 	bool new_pgrp;            /* setpgid(0, 0) */
+	bool keep_fds;            /* inherit fds >= 3 not marked CLOEXEC (else none) */
 	char *const *envp;        /* NULL: inherit environ */
 };
 #define SPAWN_OPTS_INIT { .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1 }

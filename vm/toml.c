@@ -452,6 +452,40 @@ static int insert(struct tp *t, struct toml_value *base, struct keyparts *k,
 	return 0;
 }
 
+/*
+ * key = value into tab (keys named relative to base).  *full gets the
+ * dotted name (caller frees, also on error).
+ */
+static int parse_assign(struct tp *t, struct toml_value *tab,
+    const char *base, char **full)
+{
+	struct keyparts k = { 0 };
+	int rc = -1;
+	*full = NULL;
+	if (parse_key(t, base, &k, full) < 0)
+		goto out;
+	if (t->p >= t->end || *t->p != '=') {
+		tp_err(t, *full, "expected `=` after the key");
+		goto out;
+	}
+	t->p++;
+	skip_ws(t);
+	int line = t->line;
+	struct toml_value *v = parse_value(t, *full);
+	if (!v)
+		goto out;
+	/* A multi-line array ends on a later line; report duplicates where the key is. */
+	int end_line = t->line;
+	t->line = line;
+	if (insert(t, tab, &k, *full, v) < 0)
+		goto out;
+	t->line = end_line;
+	rc = 0;
+out:
+	keyparts_free(&k);
+	return rc;
+}
+
 static struct toml_value *parse_inline_table(struct tp *t, const char *key)
 {
 	struct toml_value *tab = newval(TOML_TABLE, t->line);
@@ -465,21 +499,11 @@ static struct toml_value *parse_inline_table(struct tp *t, const char *key)
 		return tab;
 	}
 	for (;;) {
-		struct keyparts k = { 0 };
 		char *full = NULL;
-		if (parse_key(t, key, &k, &full) < 0)
-			goto fail;
-		if (t->p >= t->end || *t->p != '=') {
-			tp_err(t, full, "expected `=` after the key");
-			goto fail;
-		}
-		t->p++;
-		skip_ws(t);
-		struct toml_value *v = parse_value(t, full);
-		if (!v || insert(t, tab, &k, full, v) < 0)
-			goto fail;
-		keyparts_free(&k);
+		int rc = parse_assign(t, tab, key, &full);
 		free(full);
+		if (rc < 0)
+			break;
 		skip_ws(t);
 		if (t->p < t->end && *t->p == ',') {
 			t->p++;
@@ -489,14 +513,11 @@ static struct toml_value *parse_inline_table(struct tp *t, const char *key)
 			t->p++;
 			return tab;
 		}
-		return tp_err(t, key, "expected `,` or `}` in an inline table"),
-		    toml_free(tab), NULL;
-	fail:
-		keyparts_free(&k);
-		free(full);
-		toml_free(tab);
-		return NULL;
+		tp_err(t, key, "expected `,` or `}` in an inline table");
+		break;
 	}
+	toml_free(tab);
+	return NULL;
 }
 
 static struct toml_value *parse_number(struct tp *t, const char *key)
@@ -678,35 +699,12 @@ fail:
 
 static int parse_keyval(struct tp *t)
 {
-	struct keyparts k = { 0 };
 	char *full = NULL;
-	if (parse_key(t, t->curpath, &k, &full) < 0)
-		goto fail;
-	if (t->p >= t->end || *t->p != '=') {
-		tp_err(t, full, "expected `=` after the key");
-		goto fail;
-	}
-	t->p++;
-	skip_ws(t);
-	int line = t->line;
-	struct toml_value *v = parse_value(t, full);
-	if (!v)
-		goto fail;
-	/* A multi-line array ends on a later line; report duplicates where the key is. */
-	int end_line = t->line;
-	t->line = line;
-	if (insert(t, t->cur, &k, full, v) < 0)
-		goto fail;
-	t->line = end_line;
-	if (expect_eol(t, full) < 0)
-		goto fail;
-	keyparts_free(&k);
+	int rc = parse_assign(t, t->cur, t->curpath, &full);
+	if (rc == 0)
+		rc = expect_eol(t, full);
 	free(full);
-	return 0;
-fail:
-	keyparts_free(&k);
-	free(full);
-	return -1;
+	return rc;
 }
 
 struct toml_value *toml_parse(const char *text, size_t len,

@@ -48,6 +48,7 @@ start_v2|--start-v 2|basic
 hangup|--close-after 4|long
 ext||ext|provium_runner_demo
 missing||missing
+coroutine||coroutine
 '
 
 run_case() { # name opts file runner

@@ -12,7 +12,8 @@
  * --config PATH, --append STR, --cmdline STR, --file PATH=CONTENT,
  * --expect-fail SUBSTR (the boot must fail with an error containing it),
  * --snapshot PATH (after hello: snapshot, restore, hello again),
- * --kill-after SECS (SIGKILL QEMU that long into the hello wait), -v.
+ * --kill-after SECS (SIGKILL QEMU that long into the hello wait),
+ * --initial-time EPOCH (also sets rng_seed 0x1234), -v.
  * Prints "hello_ok: 1.234 s" lines and "median: 1.234 s"; exit 0 = ok.
  */
 #include <errno.h>
@@ -40,6 +41,8 @@ struct opts {
 	const char *profile, *config, *append, *cmdline, *expect_fail;
 	const char *snapshot, *initrd;
 	double kill_after;
+	long long initial_time;
+	int has_time;
 	struct vmm_file files[8];
 	size_t nfiles;
 	int verbose;
@@ -174,6 +177,8 @@ static int one_run(const struct opts *o, const struct profile *p,
 		.vm_name = "smoke", .profile = p, .cid = cid,
 		.kernel_cmdline = o->cmdline, .kernel_cmdline_append = o->append,
 		.files = o->files, .nfiles = o->nfiles, .verbose = o->verbose,
+		.has_initial_time = o->has_time, .initial_time = o->initial_time,
+		.has_rng_seed = o->has_time, .rng_seed = 0x1234,
 	};
 	struct vmm_vm *vm = NULL;
 	char *err = NULL;
@@ -295,7 +300,10 @@ int main(int argc, char **argv)
 			o.expect_fail = v;
 		else if (strcmp(a, "--snapshot") == 0)
 			o.snapshot = v;
-		else if (strcmp(a, "--kill-after") == 0)
+		else if (strcmp(a, "--initial-time") == 0) {
+			o.initial_time = atoll(v);
+			o.has_time = 1;
+		} else if (strcmp(a, "--kill-after") == 0)
 			o.kill_after = atof(v);
 		else if (strcmp(a, "--initrd") == 0)
 			o.initrd = v;

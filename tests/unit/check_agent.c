@@ -63,6 +63,12 @@ ag_spawn(struct ag *g, const char *arg1, const char *arg2)
 		fcntl(sv[1], F_SETFD, 0);
 		snprintf(fdarg, sizeof(fdarg), "%d", sv[1]);
 		setpgid(0, 0);
+		if (arg1 != NULL) {     /* CLI checks: keep usage text quiet */
+			int nul = open("/dev/null", O_WRONLY);
+
+			dup2(nul, 1);
+			dup2(nul, 2);
+		}
 		if (chdir(tmpdir) != 0)
 			_exit(126);
 		execl(agent_path, "provium-agent", arg1 ? arg1 : "--fd",
@@ -463,6 +469,15 @@ START_TEST(exec_forms)
 	}
 	ck_assert(mp_get(v, "stdout_truncated")->via.boolean);
 	ck_assert(!mp_get(v, "stderr_truncated")->via.boolean);
+
+	{
+		int64_t t0 = now_ms();
+
+		sh_exec(&g, 10, "sleep 2 & echo bg");
+		v = ok_value(rx(&g), 10, "exec_result");
+		ck_bin(mp_get(v, "stdout"), "bg\n", 3);
+		ck_assert_int_lt(now_ms() - t0, 1500);
+	}
 
 	pk = rq(&g, 9, "exec", 3);
 	mp_kv_str(pk, "cmd", "true");
@@ -883,6 +898,7 @@ cancel(struct ag *g, uint64_t id, uint64_t stream)
 START_TEST(tail_file_modes)
 {
 	struct ag g;
+	msgpack_packer *pk;
 	char p[512], want[1024];
 
 	ag_start(&g);
@@ -910,6 +926,15 @@ START_TEST(tail_file_modes)
 	cancel(&g, 11, 10);
 	ck_assert_int_eq(tail(&g, 12, p, NULL, 500), 12);
 	cancel(&g, 13, 12);
+	/* a bare integer start */
+	pk = rq(&g, 12, "tail_file", 2);
+	mp_kv_str(pk, "path", p);
+	mp_kv_i64(pk, "start", -1);
+	tx(&g);
+	ck_assert_int_eq(geti(ok_value(rx(&g), 12, "tail_file_result"),
+	    "offset"), 11);
+	ck_frame(&g, 12, "!");
+	cancel(&g, 13, 12);
 	/* cancelling again is a no-op */
 	mp_kv_u64(rq(&g, 14, "cancel", 1), "stream", 12);
 	tx(&g);
@@ -920,6 +945,12 @@ START_TEST(tail_file_modes)
 	snprintf(want, sizeof(want),
 	    "tail_file /no/such/log: No such file or directory");
 	ck_err(rx(&g), 15, "tail_file_result", ENOENT, want);
+	pk = rq(&g, 16, "tail_file", 2);
+	mp_kv_str(pk, "path", p);
+	mp_kv_str(pk, "start", "middle");
+	tx(&g);
+	ck_agent_error(rx(&g), 16, "bad_request", "tail_file: start must be "
+	    "\"beginning\", \"end\" or {offset = n}");
 	ag_close(&g);
 }
 END_TEST
@@ -1394,6 +1425,12 @@ START_TEST(clock_and_misc)
 	tx(&g);
 	snprintf(want, sizeof(want), "write_file %s: File exists", p);
 	ck_err(rx(&g), 4, "write_file_result", EEXIST, want);
+	/* st_size 0 (procfs): read to EOF anyway */
+	mp_kv_str(rq(&g, 5, "read_file", 1), "path",
+	    "/proc/sys/kernel/ostype");
+	tx(&g);
+	ck_bin(mp_get(ok_value(rx(&g), 5, "read_file_result"), "data"),
+	    "Linux\n", 6);
 	ag_close(&g);
 }
 END_TEST

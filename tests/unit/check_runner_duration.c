@@ -1,4 +1,4 @@
-/* check_runner_duration.c: duration and size parsing/formatting. */
+/* check_runner_duration.c: duration parsing and formatting. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,29 +85,6 @@ START_TEST(from_lua)
 }
 END_TEST
 
-START_TEST(sizes)
-{
-	static const struct { const char *s; uint64_t v; } ok[] = {
-		{ "0", 0 }, { "4096", 4096 }, { "1024k", 1048576 },
-		{ "512M", 536870912 }, { "2G", 2147483648ull }, { "4g", 4294967296ull },
-		{ "1T", 1099511627776ull }, { "512MiB", 536870912 }, { "1GB", 1073741824 },
-		{ "18446744073709551615", UINT64_MAX },
-	};
-	static const char *const bad[] = {
-		"", "M", "12Q", "1.5G", "-1", " 1G", "1G ", "16777216T",
-		"18446744073709551616",
-	};
-	uint64_t v;
-
-	for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
-		ck_assert_msg(runner_size_parse(ok[i].s, &v) == 0, "%s", ok[i].s);
-		ck_assert_uint_eq(v, ok[i].v);
-	}
-	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-		ck_assert_msg(runner_size_parse(bad[i], &v) == -1, "%s", bad[i]);
-}
-END_TEST
-
 int
 main(void)
 {
@@ -120,7 +97,6 @@ main(void)
 	tcase_add_test(tc, parse_bad);
 	tcase_add_test(tc, format);
 	tcase_add_test(tc, from_lua);
-	tcase_add_test(tc, sizes);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -1,6 +1,7 @@
 -- Per-test timeouts stop runaway Lua and the next tests still run.
 provium.timeout = "300ms"
 local co = coroutine.create(function() while true do end end)
+local spin = coroutine.wrap(function() while true do end end)
 
 test("file default stops a loop", function(t)
 	t:log("looping")
@@ -20,6 +21,9 @@ end)
 test("coroutine made at file scope", {timeout = "100ms"}, function(t)
 	local ok, err = coroutine.resume(co)
 	t:log(tostring(ok) .. ": " .. err)
+end)
+test("wrapped coroutine made at file scope", {timeout = "100ms"}, function(t)
+	spin()
 end)
 test("wait_until honours it", {timeout = "150ms"}, function(t)
 	wait_until(function() return false end, {timeout = 10, interval = 0.05})
