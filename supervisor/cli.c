@@ -11,7 +11,8 @@
 enum {
 	O_FILTER = 256, O_CONFIG, O_SAVE_EVENTS, O_EVENTS_STDOUT, O_JSON,
 	O_NO_PROGRESS, O_INCLUDE_SLOW, O_TAG, O_NO_TAG, O_TAG_META,
-	O_NO_TAG_META, O_VMM, O_ACCEL, O_TIMEOUT, O_HELP, O_VERSION
+	O_NO_TAG_META, O_VMM, O_ACCEL, O_TIMEOUT, O_MEM, O_CPUS,
+	O_CPU_OVERCOMMIT, O_PSI_THRESHOLD
 };
 
 static const struct option longopts[] = {
@@ -31,6 +32,10 @@ static const struct option longopts[] = {
 	{ "vmm", required_argument, NULL, O_VMM },
 	{ "accel", required_argument, NULL, O_ACCEL },
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
+	{ "mem", required_argument, NULL, O_MEM },
+	{ "cpus", required_argument, NULL, O_CPUS },
+	{ "cpu-overcommit", required_argument, NULL, O_CPU_OVERCOMMIT },
+	{ "psi-threshold", required_argument, NULL, O_PSI_THRESHOLD },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -40,7 +45,7 @@ static const char help_text[] =
 "Usage: provium [OPTIONS] [PATHS]...\n"
 "\n"
 "Runs every *.test.lua under PATHS (default: the current directory), one\n"
-"runner process per file, several files at once.\n"
+"runner process per file, as many files at once as the resource pool admits.\n"
 "\n"
 "Selection:\n"
 "  --filter SUBSTR        keep files whose path (relative to its scan root)\n"
@@ -58,6 +63,14 @@ static const char help_text[] =
 "  --vmm qemu|local       VM backend (default qemu)\n"
 "  --accel auto|kvm|tcg   QEMU accelerator (default auto)\n"
 "  --config PATH          provium.toml to read\n"
+"\n"
+"Admission (files start when the resource pool has room):\n"
+"  --mem SIZE             pool memory: bytes or N[KMGT] (default 80% of\n"
+"                         MemTotal)\n"
+"  --cpus N               pool CPUs (default the online CPUs)\n"
+"  --cpu-overcommit F     multiply the pool CPUs by F (0.5-8, default 1)\n"
+"  --psi-threshold PCT    hold new files while memory/cpu/io pressure\n"
+"                         (some avg10) exceeds PCT (default 10)\n"
 "\n"
 "Output:\n"
 "  --json                 one JSON object per file, in input order\n"
@@ -203,6 +216,10 @@ cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen)
 				return CLI_USAGE;
 			}
 			break;
+		case O_MEM: o->mem = optarg; break;
+		case O_CPUS: o->cpus = optarg; break;
+		case O_CPU_OVERCOMMIT: o->cpu_overcommit = optarg; break;
+		case O_PSI_THRESHOLD: o->psi_threshold = optarg; break;
 		case 'h': return CLI_HELP;
 		case 'V': return CLI_VERSION;
 		case ':':

@@ -38,6 +38,8 @@ struct cli_opts {
 	const char *vmm;            /* "qemu" | "local" */
 	const char *accel;          /* "auto" | "kvm" | "tcg" */
 	uint64_t timeout_ms;        /* per file; 0 = none */
+	/* Admission (pool.h, psi.h parse and check these). */
+	const char *mem, *cpus, *cpu_overcommit, *psi_threshold;
 };
 
 /* Fills *o (arrays malloc'd: cli_opts_free).  err gets the usage message. */

@@ -518,10 +518,11 @@ request(struct hctx *h, enum rf_request r)
 		if ((w = strndup(what, wn)) == NULL)
 			return perr(h, "out of memory");
 	}
-	rc = h->out->request(h->out->ctx, h->rf, r, id, a, w);
+	/* -1: the request itself breaks the protocol (e.g. over-release);
+	 * a dead runner is not an error here, it shows up as EOF. */
+	rc = h->out->request(h->out->ctx, h->rf, r, id, a, w, h->err, h->errlen);
 	free(w);
-	(void)rc;   /* a dead runner shows up as EOF on its channel */
-	return 0;
+	return rc;
 }
 
 static int

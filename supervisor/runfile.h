@@ -77,10 +77,12 @@ struct rf_out {
 	/*
 	 * A claim/reserve/release request.  The callee answers the runner
 	 * (claim_ok...) now or later; for a granted claim it calls
-	 * runfile_claim_granted().  Returns -1 only if the runner is gone.
+	 * runfile_claim_granted().  Returns -1 with err filled only when the
+	 * request is a protocol error (releasing more than was reserved).
 	 */
 	int (*request)(void *ctx, struct runfile *rf, enum rf_request req,
-	    uint64_t id, struct resource_amount amount, const char *what);
+	    uint64_t id, struct resource_amount amount, const char *what,
+	    char *err, size_t errlen);
 	void *ctx;
 };
 

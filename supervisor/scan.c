@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "scan.h"
+#include "size.h"
 
 enum tok_type { T_EOF, T_NAME, T_STRING, T_NUMBER, T_PUNCT };
 
@@ -141,39 +142,17 @@ is_punct(const struct tok *t, char c)
 	return t->type == T_PUNCT && *t->p == c;
 }
 
-int
-scan_parse_size(const char *s, size_t n, uint64_t *bytes)
+/* A literal's text through size_parse ("512M", 1048576). */
+static int
+literal_size(const struct tok *t, uint64_t *bytes)
 {
-	uint64_t v = 0, mul = 1;
-	size_t i = 0;
+	char buf[64], err[128];
 
-	while (n > 0 && isspace((unsigned char)s[n - 1]))
-		n--;
-	if (n == 0 || !isdigit((unsigned char)s[0]))
+	if (t->n >= sizeof(buf))
 		return -1;
-	for (; i < n && isdigit((unsigned char)s[i]); i++) {
-		if (v > (UINT64_MAX - 9) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (i < n) {
-		switch (tolower((unsigned char)s[i])) {
-		case 'k': mul = 1ull << 10; break;
-		case 'm': mul = 1ull << 20; break;
-		case 'g': mul = 1ull << 30; break;
-		case 't': mul = 1ull << 40; break;
-		default: return -1;
-		}
-		i++;
-		if (i < n && (s[i] == 'b' || s[i] == 'B'))
-			i++;
-		if (i < n && (s[i] == 'i'))
-			return -1;
-	}
-	if (i != n || v > UINT64_MAX / mul)
-		return -1;
-	*bytes = v * mul;
-	return 0;
+	memcpy(buf, t->p, t->n);
+	buf[t->n] = '\0';
+	return size_parse(buf, bytes, err, sizeof(err));
 }
 
 static int
@@ -225,11 +204,11 @@ parse_claim(struct lexer *lx, struct scan_result *r)
 		if (v.type != T_NUMBER && !(v.type == T_STRING && !v.escaped))
 			return false;
 		if (is_name(&k, "memory")) {
-			if (scan_parse_size(v.p, v.n, &n))
+			if (literal_size(&v, &n))
 				return false;
 			a.memory_bytes = n;
 		} else if (is_name(&k, "cpus")) {
-			if (v.type != T_NUMBER || scan_parse_size(v.p, v.n, &n) ||
+			if (v.type != T_NUMBER || literal_size(&v, &n) ||
 			    n > UINT32_MAX)
 				return false;
 			a.cpus = (uint32_t)n;

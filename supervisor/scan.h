@@ -5,7 +5,8 @@
  * (anywhere, comments and non-literal arguments ignored) and a
  * provium:claim{memory=…, cpus=…} at file scope (outside every function
  * and block), so file_discovered can carry fixture_refs and
- * declared_claim without running Lua.  A tiny Lua lexer, not a parser:
+ * declared_claim without running Lua.  `memory` is a byte count or a
+ * size string (size.h: "512M", 1024-based).  A tiny Lua lexer, not a parser:
  * anything it cannot read as a literal is simply not reported.
  */
 #ifndef PROVIUM_SCAN_H
@@ -26,8 +27,5 @@ struct scan_result {
 /* Scans src[0..len).  0, or -1 (ENOMEM). */
 int scan_source(const char *src, size_t len, struct scan_result *out);
 void scan_result_clear(struct scan_result *r);
-
-/* "512M", "2G", 1048576 (1024-based K/M/G/T, case-insensitive). -1 if bad. */
-int scan_parse_size(const char *s, size_t n, uint64_t *bytes);
 
 #endif

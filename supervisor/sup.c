@@ -17,6 +17,7 @@
 #include "events/mp.h"
 #include "events/proto.h"
 #include "supervisor/admit.h"
+#include "supervisor/chanmsg.h"
 #include "supervisor/runfile.h"
 #include "supervisor/spawn.h"
 #include "sup.h"
@@ -79,32 +80,12 @@ emit(void *ctx, struct event *ev)
 	msgpack_sbuffer_destroy(&sb);
 }
 
-static int
-reply(struct sup_file *f, const char *t, uint64_t id, const char *message)
-{
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	int rc;
-
-	if (f->chan < 0)
-		return -1;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, message ? 3 : 2);
-	mp_kv_str(&pk, "t", t);
-	mp_kv_u64(&pk, "id", id);
-	if (message)
-		mp_kv_str(&pk, "message", message);
-	rc = frame_write_sbuf(f->chan, &sb, FRAME_MAX_RUNNER);
-	msgpack_sbuffer_destroy(&sb);
-	return rc == FRAME_OK ? 0 : -1;     /* EPIPE: runner gone, seen as EOF */
-}
-
 /* Until the pool lands (admit.h), every request is granted at once. */
 static int
 request(void *ctx, struct runfile *rf, enum rf_request req, uint64_t id,
-    struct resource_amount amount, const char *what)
+    struct resource_amount amount, const char *what, char *err, size_t errlen)
 {
+	(void)err, (void)errlen;
 	struct sup *s = ctx;
 	struct sup_file *f = (struct sup_file *)rf;   /* rf is f's first member */
 
@@ -112,74 +93,13 @@ request(void *ctx, struct runfile *rf, enum rf_request req, uint64_t id,
 	switch (req) {
 	case RF_REQ_CLAIM:
 		runfile_claim_granted(rf, amount, &s->out);
-		return reply(f, "claim_ok", id, NULL);
+		return chanmsg_answer(f->chan, "claim_ok", id, NULL);
 	case RF_REQ_RESERVE:
-		return reply(f, "reserve_ok", id, NULL);
+		return chanmsg_answer(f->chan, "reserve_ok", id, NULL);
 	case RF_REQ_RELEASE:
 		return 0;
 	}
 	return 0;
-}
-
-/* ---- the start frame ---- */
-
-static void
-pack_strs(msgpack_packer *pk, const char *key, const char *const *v, size_t n)
-{
-	size_t i;
-
-	mp_str(pk, key);
-	msgpack_pack_array(pk, n);
-	for (i = 0; i < n; i++)
-		mp_str(pk, v[i]);
-}
-
-static void
-pack_kvs(msgpack_packer *pk, const char *key, const struct cli_kv *v, size_t n)
-{
-	size_t i;
-
-	mp_str(pk, key);
-	msgpack_pack_array(pk, n);
-	for (i = 0; i < n; i++) {
-		msgpack_pack_map(pk, 2);
-		mp_kv_str(pk, "key", v[i].key);
-		mp_kv_str(pk, "value", v[i].value);
-	}
-}
-
-static int
-send_start(struct sup *s, struct sup_file *f)
-{
-	const struct cli_opts *o = s->p->opts;
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	int rc;
-
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 5);
-	mp_kv_str(&pk, "t", "start");
-	mp_kv_u64(&pk, "v", 1);
-	mp_kv_str(&pk, "path", f->d->display);
-	mp_kv_str(&pk, "display", f->d->display);
-	mp_str(&pk, "opts");
-	msgpack_pack_map(&pk, 9);
-	mp_kv_bool(&pk, "include_slow", o->include_slow);
-	pack_strs(&pk, "tag", o->tag, o->ntag);
-	pack_strs(&pk, "no_tag", o->no_tag, o->nno_tag);
-	pack_kvs(&pk, "tag_meta", o->tag_meta, o->ntag_meta);
-	pack_kvs(&pk, "no_tag_meta", o->no_tag_meta, o->nno_tag_meta);
-	mp_kv_str(&pk, "vmm", o->vmm);
-	mp_kv_bool(&pk, "verbose", o->verbose);
-	if (o->config)
-		mp_kv_str(&pk, "config", o->config);
-	else
-		mp_kv_nil(&pk, "config");
-	mp_kv_str(&pk, "accel", o->accel);
-	rc = frame_write_sbuf(f->chan, &sb, FRAME_MAX_RUNNER);
-	msgpack_sbuffer_destroy(&sb);
-	return rc == FRAME_OK ? 0 : -1;
 }
 
 /* ---- runner lifecycle ---- */
@@ -286,7 +206,7 @@ dispatch(struct sup *s, struct sup_file *f)
 	(void)fcntl(f->chan, F_SETFL, O_NONBLOCK);
 	f->rd = (struct frame_reader)FRAME_READER_INIT(FRAME_MAX_RUNNER);
 	s->running++;
-	if (send_start(s, f) != 0)
+	if (chanmsg_start(f->chan, s->p->opts, f->d->display, f->d->display) != 0)
 		close_chan(f);      /* already dead: its wait status tells why */
 }
 
@@ -475,9 +395,12 @@ loop(struct sup *s)
 
 	if (pfd == NULL || who == NULL) {
 		fprintf(stderr, "provium: out of memory\n");
+		free(pfd);
+		pfd = NULL;
 		s->internal_error = 1;
 		interrupt(s, SIGTERM);
 	}
+	read_signals(s);        /* a Ctrl-C during discovery: dispatch nothing */
 	for (;;) {
 		while (!s->interrupted && s->next < s->n &&
 		    admit_may_dispatch(&s->admit, s->running,

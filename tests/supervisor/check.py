@@ -572,6 +572,51 @@ def t_cli():
     eq(len(fr), 10, "two runs of 5 frames")
 
 
+def t_output():
+    case("output: runner stdout/stderr go to provium's stderr")
+    p = subprocess.run([PROVIUM, "--events-stdout"], cwd=os.path.join(WORK, "output"),
+                       capture_output=True)
+    fr = check_stream(p.stdout)
+    eq(len([f for f in fr if f["kind"] == "file_completed"]), 2, "stdout holds only frames")
+    for s in ("printed by a test", "from-shell", "to-stderr"):
+        if s not in p.stderr.decode():
+            fail(f"`{s}` not on stderr: {p.stderr.decode()!r}")
+
+    case("output: on a terminal, [i/N] lines and a progress line")
+    import pty
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(os.path.join(WORK, "output"))
+        os.execv(PROVIUM, [PROVIUM])
+    data = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    _, st = os.waitpid(pid, 0)
+    eq(os.waitstatus_to_exitcode(st), 1, "exit code")
+    text = data.decode().replace("\r\n", "\n")
+    lines = [l for l in re.sub(r"\r\x1b\[K(\[\d\d:\d\d\] \d+/2 files · \d+ running)?",
+                               "", text).split("\n") if l and "from-shell" not in l
+             and "to-stderr" not in l and "printed by" not in l]
+    if "\x1b[K[00:00] 0/2 files" not in text:
+        fail(f"no progress line on the terminal: {text!r}")
+    heads = sorted(re.sub(r"^\[[12]/2\] ", "", l) for l in lines if l.startswith("["))
+    eq(heads, ["FAIL b.test.lua (0 passed, 1 failed, 0 skipped)",
+               "PASS a.test.lua (1 passed, 0 failed, 0 skipped)"], "[i/N] lines")
+    eq(sorted(l[:5] for l in lines if l.startswith("[")), ["[1/2]", "[2/2]"], "i/N numbering")
+    eq(lines[-1], "2 file(s); 1 passed, 1 failed, 0 skipped; " + lines[-1].split("; ")[-1],
+       "summary")
+    p = subprocess.run([PROVIUM, "--json"], cwd=os.path.join(WORK, "output"),
+                       capture_output=True)
+    if "\x1b" in p.stdout.decode() + p.stderr.decode():
+        fail("escape codes without a terminal")
+
+
 def check_stream_appended(data):
     try:
         return events.decode(data)

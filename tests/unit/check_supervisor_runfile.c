@@ -29,9 +29,13 @@ rec_emit(void *ctx, struct event *ev)
 
 static int
 rec_request(void *ctx, struct runfile *rf, enum rf_request req, uint64_t id,
-    struct resource_amount a, const char *what)
+    struct resource_amount a, const char *what, char *err, size_t errlen)
 {
 	(void)ctx, (void)id, (void)what;
+	if (req == RF_REQ_RELEASE && a.cpus > 100) {
+		snprintf(err, errlen, "over-release");
+		return -1;
+	}
 	nreq++;
 	if (req == RF_REQ_CLAIM)
 		runfile_claim_granted(rf, a, &(struct rf_out){ rec_emit, NULL, NULL });
@@ -200,6 +204,9 @@ START_TEST(crash_synthesis)
 	ck_assert_int_eq(msg(&rf, err, "claim", "id", "u:2", "memory_bytes",
 	    "u:10", "cpus", "u:1", NULL), -1);
 	ck_assert_str_eq(err, "second `claim` (a file claims once)");
+	ck_assert_int_eq(msg(&rf, err, "release", "memory_bytes", "u:1",
+	    "cpus", "u:101", NULL), -1);
+	ck_assert_str_eq(err, "over-release");
 	msg(&rf, err, "vm_spawned", "lab", "s:provium", "vm_name", "s:v",
 	    "profile", "s:p", "memory_bytes", "u:1", "cid", "u:100", NULL);
 	msg(&rf, err, "fixture_build_started", "path", "s:fx", NULL);

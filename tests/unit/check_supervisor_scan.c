@@ -77,15 +77,20 @@ END_TEST
 
 START_TEST(sizes)
 {
-	uint64_t v;
+	struct scan_result r = scan("provium:claim{memory = \"4g\", cpus = 2}\n");
 
-	ck_assert_int_eq(scan_parse_size("4G", 2, &v), 0);
-	ck_assert_uint_eq(v, 4ull << 30);
-	ck_assert_int_eq(scan_parse_size("512m", 4, &v), 0);
-	ck_assert_uint_eq(v, 512ull << 20);
-	ck_assert_int_eq(scan_parse_size("16777216T", 9, &v), -1);
-	ck_assert_int_eq(scan_parse_size("12Q", 3, &v), -1);
-	ck_assert_int_eq(scan_parse_size("", 0, &v), -1);
+	ck_assert(r.has_claim);
+	ck_assert_uint_eq(r.claim.memory_bytes, 4ull << 30);
+	scan_result_clear(&r);
+	r = scan("provium:claim{memory = \"16777216T\"}\n");  /* overflow */
+	ck_assert(!r.has_claim);
+	scan_result_clear(&r);
+	r = scan("provium:claim{memory = \"12Q\"}\n");
+	ck_assert(!r.has_claim);
+	scan_result_clear(&r);
+	r = scan("provium:claim{memory = 1.5}\n");
+	ck_assert(!r.has_claim);
+	scan_result_clear(&r);
 }
 END_TEST
 
