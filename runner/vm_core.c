@@ -13,6 +13,7 @@
 #include "events/mp.h"
 #include "runner/runner_int.h"
 #include "runner/vm_api.h"
+#include "supervisor/size.h"
 #include "vm/profile.h"
 
 #define SCOPES_KEY "provium.vmapi.scopes"   /* {file list, test list} */
@@ -359,6 +360,7 @@ parse_vm_opts(lua_State *L, int idx, struct vmapi_vm *vm)
 {
 	uint64_t mem;
 	lua_Integer n;
+	char e[160];
 
 	if (lua_isnoneornil(L, idx))
 		return;
@@ -367,7 +369,8 @@ parse_vm_opts(lua_State *L, int idx, struct vmapi_vm *vm)
 	if (lua_isinteger(L, -1) && lua_tointeger(L, -1) > 0)
 		vm->memory = (uint64_t)lua_tointeger(L, -1);
 	else if (lua_type(L, -1) == LUA_TSTRING &&
-	    runner_size_parse(lua_tostring(L, -1), &mem) == 0 && mem > 0)
+	    size_parse(lua_tostring(L, -1), &mem, e, sizeof(e)) == 0 &&
+	    mem > 0)
 		vm->memory = mem;
 	else if (!lua_isnil(L, -1))
 		vmapi_raisef(L, "vm `%s`: memory must be a positive integer "
