@@ -24,6 +24,7 @@ enum { SCOPE_FILE = 1, SCOPE_TEST = 2 };
 struct vmapi_ctx {
 	unsigned nvms;              /* VMs booted so far (cid sequence) */
 	struct profile_config *cfg; /* loaded on first use (qemu only) */
+	char *excerpt;              /* console tails taken at scope end */
 };
 
 static struct vmapi_ctx *
@@ -44,6 +45,8 @@ ctx_gc(lua_State *L)
 
 	profile_config_free(ctx->cfg);
 	ctx->cfg = NULL;
+	free(ctx->excerpt);
+	ctx->excerpt = NULL;
 	return 0;
 }
 
@@ -224,10 +227,14 @@ stop_vms(lua_State *L, int which)
 	lua_pop(L, 1);
 }
 
+static void take_excerpt(lua_State *L);
+
 void
 vmapi_scope_end(lua_State *L, struct runner *r, const char *test)
 {
 	(void)test;
+	/* Before the test's VMs go: console_excerpt() runs after this. */
+	take_excerpt(L);
 	close_scope(L, SCOPE_TEST);
 	/* Upstream: a per-test timeout shuts the whole file lab down. */
 	if (runner_test_timed_out(r))
@@ -275,18 +282,32 @@ excerpt_list(lua_State *L, int which, char **acc, size_t *len)
 	lua_pop(L, 1);
 }
 
+static void
+take_excerpt(lua_State *L)
+{
+	struct vmapi_ctx *ctx = get_ctx(L);
+	size_t len = 0;
+
+	free(ctx->excerpt);
+	ctx->excerpt = NULL;
+	excerpt_list(L, SCOPE_FILE, &ctx->excerpt, &len);
+	excerpt_list(L, SCOPE_TEST, &ctx->excerpt, &len);
+}
+
+/* The tails taken at the failing test's scope end (handed over). */
 char *
 vmapi_console_excerpt(struct runner *r)
 {
-	char *acc = NULL;
-	size_t len = 0;
+	struct vmapi_ctx *ctx;
+	char *s;
 
 	(void)r;
 	if (excerpt_L == NULL)
 		return NULL;
-	excerpt_list(excerpt_L, SCOPE_FILE, &acc, &len);
-	excerpt_list(excerpt_L, SCOPE_TEST, &acc, &len);
-	return acc;
+	ctx = get_ctx(excerpt_L);
+	s = ctx->excerpt;
+	ctx->excerpt = NULL;
+	return s;
 }
 
 /* ---- lab:vm and lookup ------------------------------------------------ */
