@@ -346,6 +346,40 @@ vm_tail_file(lua_State *L)
 	return 1;
 }
 
+/* vm:fd_stream(file | handle): follows an open file like tail -f. */
+static int
+vm_fd_stream(lua_State *L)
+{
+	struct vmapi_vm *vm = vmapi_check_vm(L, 1);
+	struct vmapi_res *f;
+	struct ac_req *q;
+	uint64_t h, id;
+	char what[64];
+
+	lua_settop(L, 2);
+	vmapi_need_booted(L, vm, "fd_stream");
+	if ((f = luaL_testudata(L, 2, VMAPI_FILE_MT)) != NULL) {
+		if (f->closed)
+			vmapi_raisef(L, "vm:fd_stream: file is closed");
+		h = f->handle;
+	} else if (lua_isinteger(L, 2) && lua_tointeger(L, 2) > 0) {
+		h = (uint64_t)lua_tointeger(L, 2);
+	} else {
+		return luaL_error(L, "vm:fd_stream: expected a File or a handle "
+		    "number, got %s", luaL_typename(L, 2));
+	}
+	q = vmapi_req_new(L, vm, "fd_stream");
+	msgpack_pack_map(&q->pk, 1);
+	mp_kv_u64(&q->pk, "handle", h);
+	id = q->id;
+	vmapi_call(L, vm, vmapi_deadline(L, -1), NULL);
+	lua_pop(L, 1);
+	snprintf(what, sizeof(what), "fd_stream(file#%llu)",
+	    (unsigned long long)h);
+	vmapi_push_stream(L, 1, id, what);
+	return 1;
+}
+
 static int
 vm_spawn_worker(lua_State *L)
 {
@@ -490,6 +524,7 @@ vmapi_ops_methods(lua_State *L)
 		{ "run_async", do_run_async }, { "open_file", do_open_file },
 		{ "push_file", vm_push_file }, { "tail_file", vm_tail_file },
 		{ "spawn_worker", vm_spawn_worker }, { "batch", vm_batch },
+		{ "fd_stream", vm_fd_stream },
 		{ NULL, NULL },
 	};
 	const struct op *o;
