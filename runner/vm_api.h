@@ -159,6 +159,9 @@ void vmapi_push_stream(lua_State *L, int vm_idx, uint64_t id,
 /* vm_ops.c: file ops, syscall, batch, workers (VM methods). */
 void vmapi_ops_methods(lua_State *L);
 void vmapi_ops_worker_methods(lua_State *L);
+
+/* vm_clock.c: vm:clock() (adds it to the VM method table at the top). */
+void vmapi_clock_open(lua_State *L);
 int vmapi_worker_run_async(lua_State *L);
 int vmapi_worker_open_file(lua_State *L);
 

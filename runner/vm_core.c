@@ -912,6 +912,7 @@ vmapi_open(lua_State *L, struct runner *r)
 	lua_newtable(L);
 	vmapi_vm_methods(L);
 	vmapi_ops_methods(L);
+	vmapi_clock_open(L);
 	lua_setfield(L, -2, "__index");
 	lua_pushcfunction(L, vm_tostring);
 	lua_setfield(L, -2, "__tostring");

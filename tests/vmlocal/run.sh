@@ -43,8 +43,8 @@ if ! "$PROVIUM" --vmm local -v --save-events "$ev" ./*.test.lua >"$TMPDIR/out" 2
 	cat "$TMPDIR/out"; fail "a suite file failed"
 fi
 grep -q "0 failed" "$TMPDIR/out" || { cat "$TMPDIR/out"; fail "summary"; }
-# run_forms 1, files 1, procs 1, workers 1, scope 3, dead 3
-check_events "$ev" 10 || fail "vm events not paired"
+# run_forms 2, files 1, procs 1, workers 1, scope 3, dead 3
+check_events "$ev" 11 || fail "vm events not paired"
 sleep 0.2
 l=$(leftovers); [ -z "$l" ] || fail "leftover processes: $l"
 [ -z "$(ls -d "$TMPDIR"/provium-local-* 2>/dev/null)" ] || fail "scratch dirs left: $(ls -d "$TMPDIR"/provium-local-*)"
