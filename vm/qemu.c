@@ -189,25 +189,96 @@ static int pick_accel(enum accel_mode *m, char **err)
 
 /* ---- scratch dir ---- */
 
+static void rm_flat_dir(int parent, const char *name);
+
 static void rm_scratch(struct qemu_vm *v)
 {
 	if (v->dirfd >= 0) {
-		int fd = dup(v->dirfd);
-		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-		struct dirent *de;
-		while (d && (de = readdir(d))) {
-			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-				unlinkat(v->dirfd, de->d_name, 0);
-		}
-		if (d)
-			closedir(d);
-		else if (fd >= 0)
-			close(fd);
 		close(v->dirfd);
 		v->dirfd = -1;
 	}
 	if (v->scratch)
-		rmdir(v->scratch);
+		rm_flat_dir(AT_FDCWD, v->scratch);
+}
+
+/* Removes a flat directory and its files (best effort). */
+static void rm_flat_dir(int parent, const char *name)
+{
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    O_NOFOLLOW);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			unlinkat(fd, de->d_name, 0);
+	if (d)
+		closedir(d);
+	else if (fd >= 0)
+		close(fd);
+	unlinkat(parent, name, AT_REMOVEDIR);
+}
+
+/* Gone, or a zombie its parent has not reaped yet. */
+static int pid_dead(pid_t pid)
+{
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return 1;
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	/* "pid (comm) S ...": comm may hold spaces and parens. */
+	char *rp = strrchr(buf, ')');
+	return rp && rp[1] == ' ' && rp[2] == 'Z';
+}
+
+/*
+ * Scratch dirs of runners that were killed (SIGKILL skips vmm_destroy;
+ * QEMU itself died with them) are removed by the next boot: each dir's
+ * "owner" file holds the pid of the process that made it.
+ */
+static void sweep_stale(const char *root)
+{
+	int rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = rfd >= 0 ? fdopendir(rfd) : NULL;
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (strncmp(de->d_name, "vm-", 3) != 0)
+			continue;
+		char path[300], buf[32] = { 0 };
+		snprintf(path, sizeof(path), "%s/owner", de->d_name);
+		int fd = openat(rfd, path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		long pid = n > 0 ? strtol(buf, NULL, 10) : 0;
+		if (pid > 0 && pid_dead((pid_t)pid))
+			rm_flat_dir(rfd, de->d_name);
+	}
+	if (d)
+		closedir(d);
+	else if (rfd >= 0)
+		close(rfd);
+}
+
+static int write_owner(struct qemu_vm *v)
+{
+	int fd = openat(v->dirfd, "owner", O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	int rc = write(fd, buf, (size_t)n) == n ? 0 : -1;
+	close(fd);
+	return rc;
 }
 
 static int make_scratch(struct qemu_vm *v, char **err)
@@ -215,6 +286,7 @@ static int make_scratch(struct qemu_vm *v, char **err)
 	char *root = overlay_scratch_root(err);
 	if (!root)
 		return -1;
+	sweep_stale(root);
 	/* A stale dir of a killed run may hold our cid: take the next name. */
 	for (int i = 0; i < 1000; i++) {
 		free(v->scratch);
@@ -227,7 +299,7 @@ static int make_scratch(struct qemu_vm *v, char **err)
 			free(root);
 			v->dirfd = open(v->scratch, O_RDONLY | O_DIRECTORY |
 			    O_CLOEXEC);
-			if (v->dirfd < 0) {
+			if (v->dirfd < 0 || write_owner(v) < 0) {
 				(void)asprintf(err, "%s: %s", v->scratch,
 				    strerror(errno));
 				return -1;
@@ -620,6 +692,17 @@ static char *build_cmdline(const struct vmm_boot_opts *o, bool microvm,
 		*err = strdup("out of memory");
 		return NULL;
 	}
+	/* The console log is ttyS0: boot messages and panics must reach it. */
+	if (!strstr(c, "console=ttyS0")) {
+		char *t = NULL;
+		r = asprintf(&t, "%s%sconsole=ttyS0", c, *c ? " " : "");
+		free(c);
+		if (r < 0) {
+			*err = strdup("out of memory");
+			return NULL;
+		}
+		c = t;
+	}
 	if (microvm && !strstr(c, "tsc_early_khz=")) {
 		char *t = NULL;
 		r = asprintf(&t, "%s tsc_early_khz=%lu", c, tsc_khz);
@@ -639,7 +722,7 @@ static char *build_cmdline(const struct vmm_boot_opts *o, bool microvm,
 }
 
 static int build_args(struct args *a, const struct vmm_boot_opts *o,
-    struct qemu_vm *v, const char *initrd, const char *cmdline,
+    const char *initrd, const char *cmdline,
     enum accel_mode accel, bool microvm, char **err)
 {
 	uint64_t mem = o->memory_bytes ? o->memory_bytes : VMM_DEFAULT_MEMORY;
@@ -713,7 +796,6 @@ static int build_args(struct args *a, const struct vmm_boot_opts *o,
 		argf(a, "exec:zstd -q -dc < %s", q);
 		free(q);
 	}
-	(void)v;
 	if (a->failed) {
 		*err = strdup("out of memory");
 		return -1;
@@ -806,8 +888,6 @@ static int q_boot(const struct vmm_boot_opts *o, struct vmm_vm **out,
 	unsigned long tsc_khz = host_tsc_khz();
 	bool microvm = machine && *machine ? strcmp(machine, "microvm") == 0 :
 	    tsc_khz != 0;
-	if (microvm && !tsc_khz)
-		tsc_khz = 0;   /* forced microvm without a known TSC: no hint */
 	if (!o->restore_from) {
 		if (overlay_initrd(p, &initrd, err) < 0)
 			goto fail;
@@ -829,7 +909,7 @@ static int q_boot(const struct vmm_boot_opts *o, struct vmm_vm **out,
 		if (!cmdline)
 			goto fail;
 	}
-	if (build_args(&a, o, v, initrd, cmdline, accel, microvm, err) < 0)
+	if (build_args(&a, o, initrd, cmdline, accel, microvm, err) < 0)
 		goto fail;
 	if (o->verbose) {
 		fprintf(stderr, "provium: VM `%s` (cid %u):", v->name, v->cid);

@@ -24,6 +24,11 @@ out=$(PROVIUM_AGENT=$TMPDIR/fake-agent "$tool" hello)
 echo "$out"
 echo "$out" | grep -q '^hello_ok: ' || fail "no hello_ok"
 
+echo "== pause / resume"
+out=$(PROVIUM_AGENT=$TMPDIR/fake-agent "$tool" hello --pause)
+echo "$out"
+echo "$out" | grep -q '^pause: silent' || fail "pause/resume"
+
 echo "== boot files + snapshot/restore"
 out=$(PROVIUM_AGENT=$TMPDIR/fake-agent "$tool" hello --file /etc/provium-test=hi \
 	--snapshot "$TMPDIR/snap.zst")
@@ -51,11 +56,26 @@ out=$(PROVIUM_AGENT=$TMPDIR/fake-agent "$tool" hello --append "rdinit=/init" \
 	--expect-fail "already has \`rdinit=/init\`")
 echo "$out" | head -n 2
 
-echo "== the real agent: hello_ok"
-if PROVIUM_AGENT=$real_agent "$tool" hello >"$TMPDIR/real.out" 2>&1; then
+echo "== runner SIGKILLed mid-boot: its QEMU dies too"
+PROVIUM_AGENT=$TMPDIR/fake-agent "$tool" hello >/dev/null 2>&1 &
+pid=$!
+sleep 1
+kill -9 "$pid"
+wait "$pid" || true
+sleep 0.5
+if pgrep -f "qemu-system-x86_64.*$TMPDIR" >/dev/null; then
+	fail "QEMU outlived its runner"
+fi
+# Its scratch dir stays until the next boot sweeps it (below).
+
+echo "== the real agent: hello_ok, boot files read back"
+if PROVIUM_AGENT=$real_agent "$tool" hello --check-files \
+	--file /etc/provium-boot-file="content 1" --file /root/deep/dir/f2=x \
+	>"$TMPDIR/real.out" 2>&1; then
 	cat "$TMPDIR/real.out"
+	[ "$(grep -c ': ok$' "$TMPDIR/real.out")" = 2 ] || fail "boot files"
 elif [ "${PROVIUM_SMOKE_REQUIRE_AGENT:-1}" = 1 ]; then
-	cat "$TMPDIR/real.out"; fail "the real agent did not answer hello"
+	cat "$TMPDIR/real.out"; fail "the real agent did not answer"
 else
 	echo "(real agent not ready; PROVIUM_SMOKE_REQUIRE_AGENT=0)"
 fi

@@ -13,7 +13,9 @@
  * --expect-fail SUBSTR (the boot must fail with an error containing it),
  * --snapshot PATH (after hello: snapshot, restore, hello again),
  * --kill-after SECS (SIGKILL QEMU that long into the hello wait),
- * --initial-time EPOCH (also sets rng_seed 0x1234), -v.
+ * --initial-time EPOCH (also sets rng_seed 0x1234), --pause (after hello:
+ * pause, the agent must stay silent, resume, it must answer),
+ * --check-files (read each --file back with the real agent), -v.
  * Prints "hello_ok: 1.234 s" lines and "median: 1.234 s"; exit 0 = ok.
  */
 #include <errno.h>
@@ -41,6 +43,8 @@ struct opts {
 	const char *profile, *config, *append, *cmdline, *expect_fail;
 	const char *snapshot, *initrd;
 	double kill_after;
+	int pause_test;
+	int check_files;
 	long long initial_time;
 	int has_time;
 	struct vmm_file files[8];
@@ -170,6 +174,88 @@ static int wait_marker(struct vmm_vm *vm, double timeout, char **err)
 	}
 }
 
+/* Reads each boot file back through the real agent's read_file. */
+static int check_files(struct vmm_vm *vm, const struct opts *o)
+{
+	int fd = vmm_agent_fd(vm);
+	for (size_t i = 0; i < o->nfiles; i++) {
+		msgpack_sbuffer sb;
+		msgpack_packer pk;
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		msgpack_pack_map(&pk, 3);
+		mp_kv_u64(&pk, "id", 100 + i);
+		mp_kv_str(&pk, "kind", "read_file");
+		mp_str(&pk, "data");
+		msgpack_pack_map(&pk, 1);
+		mp_kv_str(&pk, "path", o->files[i].path);
+		int st = frame_write_sbuf(fd, &sb, FRAME_MAX_AGENT);
+		msgpack_sbuffer_destroy(&sb);
+		uint8_t *body = NULL;
+		size_t len;
+		if (st != FRAME_OK ||
+		    frame_read(fd, FRAME_MAX_AGENT, &body, &len) != FRAME_OK) {
+			fprintf(stderr, "qemu-boot: read_file: channel error\n");
+			return -1;
+		}
+		msgpack_unpacked u;
+		const msgpack_object *m;
+		const char *data = NULL;
+		size_t dlen = 0;
+		msgpack_unpacked_init(&u);
+		int ok = frame_decode(body, len, &u, &m) == FRAME_OK &&
+		    mp_obj_is_str(mp_get(mp_get(m, "data"), "outcome"), "ok") &&
+		    mp_get_bin(mp_get(mp_get(m, "data"), "value"), "data", &data,
+		    &dlen) == 0 && dlen == o->files[i].len &&
+		    memcmp(data, o->files[i].content, dlen) == 0;
+		msgpack_unpacked_destroy(&u);
+		free(body);
+		if (!ok) {
+			fprintf(stderr, "qemu-boot: boot file %s: wrong or missing "
+			    "in the guest\n", o->files[i].path);
+			return -1;
+		}
+		printf("boot file %s: ok\n", o->files[i].path);
+	}
+	return 0;
+}
+
+/*
+ * A paused guest must not answer; once resumed it must.  Needs an agent
+ * that answers every frame (tests/guest/fake-agent.c).
+ */
+static int pause_check(struct vmm_vm *vm)
+{
+	char *err = NULL;
+	int fd = vmm_agent_fd(vm);
+	if (vmm_pause(vm, &err) < 0 || send_hello(fd) < 0) {
+		fprintf(stderr, "qemu-boot: pause: %s\n", err ? err : "send");
+		free(err);
+		return -1;
+	}
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	if (poll(&p, 1, 500) != 0) {
+		fprintf(stderr, "qemu-boot: a paused guest answered\n");
+		return -1;
+	}
+	double t0 = now_s();
+	if (vmm_resume(vm, &err) < 0 || poll(&p, 1, 5000) != 1) {
+		fprintf(stderr, "qemu-boot: resume: %s\n", err ? err : "no answer");
+		free(err);
+		return -1;
+	}
+	uint8_t *body = NULL;
+	size_t len;
+	if (frame_read(fd, FRAME_MAX_AGENT, &body, &len) != FRAME_OK) {
+		fprintf(stderr, "qemu-boot: resume: bad frame\n");
+		return -1;
+	}
+	free(body);
+	printf("pause: silent for 0.5 s; answered %.3f s after resume\n",
+	    now_s() - t0);
+	return 0;
+}
+
 static int one_run(const struct opts *o, const struct profile *p,
     uint32_t cid, double *secs)
 {
@@ -207,6 +293,14 @@ static int one_run(const struct opts *o, const struct profile *p,
 	}
 	printf("%s: %.3f s (cid %u, pid %d)\n", marker ? "marker" : "hello_ok",
 	    *secs, vmm_cid(vm), (int)vmm_pid(vm));
+	if (o->check_files && check_files(vm, o) < 0) {
+		vmm_destroy(vm, 0);
+		return -1;
+	}
+	if (o->pause_test && pause_check(vm) < 0) {
+		vmm_destroy(vm, 0);
+		return -1;
+	}
 	if (o->snapshot && !marker) {
 		double s0 = now_s();
 		if (vmm_snapshot(vm, o->snapshot, &err) < 0) {
@@ -279,6 +373,14 @@ int main(int argc, char **argv)
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "-v") == 0) {
 			o.verbose = 1;
+			continue;
+		}
+		if (strcmp(a, "--check-files") == 0) {
+			o.check_files = 1;
+			continue;
+		}
+		if (strcmp(a, "--pause") == 0) {
+			o.pause_test = 1;
 			continue;
 		}
 		if (!v) {
