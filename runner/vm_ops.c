@@ -66,6 +66,7 @@ pack_op(lua_State *L, struct ac_req *q, const struct op *o, int base,
 		vmapi_pack_syscall(L, q, base, last, worker);
 	} else if (strcmp(o->name, "write_file") == 0) {
 		d = luaL_checklstring(L, base + 1, &n);
+		ac_req_reserve(q, n + 4096);
 		msgpack_pack_map(pk, 2);
 		pack_path(L, pk, "path", base);
 		mp_kv_bin(pk, "data", d, n);
@@ -294,6 +295,7 @@ vm_push_file(lua_State *L)
 	}
 	close(fd);
 	q = vmapi_req_new(L, vm, "write_file");
+	ac_req_reserve(q, off + 4096);
 	msgpack_pack_map(&q->pk, 3);
 	mp_kv_str(&q->pk, "path", guest);
 	mp_kv_bin(&q->pk, "data", buf, off);

@@ -422,6 +422,7 @@ file_write(lua_State *L)
 	struct ac_req *q = req(L, vm, "write", "handle", f->handle, 1);
 	const msgpack_object *v;
 
+	ac_req_reserve(q, n + 64);
 	mp_kv_bin(&q->pk, "data", d, n);
 	v = vmapi_call(L, vm, vmapi_deadline(L, -1), NULL);
 	push_field(L, v, "written");

@@ -165,6 +165,20 @@ ac_req_begin(struct ac *c, struct ac_req *r, const char *kind)
 }
 
 void
+ac_req_reserve(struct ac_req *r, size_t n)
+{
+	char *d;
+
+	if (r->sb.alloc - r->sb.size >= n)
+		return;
+	/* On failure msgpack's own growth (and its error) still applies. */
+	if ((d = realloc(r->sb.data, r->sb.size + n)) != NULL) {
+		r->sb.data = d;
+		r->sb.alloc = r->sb.size + n;
+	}
+}
+
+void
 ac_req_done(struct ac_req *r)
 {
 	msgpack_sbuffer_destroy(&r->sb);

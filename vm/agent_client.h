@@ -75,6 +75,8 @@ struct ac_req {
 void ac_req_begin(struct ac *c, struct ac_req *r, const char *kind);
 int ac_req_send(struct ac *c, struct ac_req *r, char **err);
 void ac_req_done(struct ac_req *r);
+/* Makes room for n more bytes up front (big payloads: no regrowth). */
+void ac_req_reserve(struct ac_req *r, size_t n);
 
 /*
  * A reply.  value points into the reply's own zone; valid until
