@@ -712,7 +712,7 @@ vm_boot(lua_State *L)
 	o.memory_bytes = vm->memory ? vm->memory : VMM_DEFAULT_MEMORY;
 	o.cpus = vm->cpus ? vm->cpus : VMM_DEFAULT_CPUS;
 	o.profile = resolve_profile(L, vm->name, vm->profile);
-	snprintf(what, sizeof(what), "vm %s", vm->name);
+	snprintf(what, sizeof(what), "vm `%s`", vm->name);
 	if (runner_request(r, "reserve", o.memory_bytes + VMM_OVERHEAD_BYTES,
 	    o.cpus, what, &err) != 0) {
 		if (asprintf(&msg, "vm `%s`: boot refused: %s", vm->name,

@@ -5,7 +5,7 @@
 # under our private TMPDIR (agents run in scratch dirs there, and so do
 # the processes they start).  crash/ checks the same after a runner dies.
 set -eu
-: "${PROVIUM:?}" "${PROVIUM_AGENT:?}" "${TMPDIR:?}"
+: "${PROVIUM:?}" "${PROVIUM_AGENT:?}" "${TMPDIR:?}" "${BUILD:?}"
 export PROVIUM_AGENT
 py=/usr/bin/python3
 fail() { echo "vmlocal: FAIL: $*" >&2; exit 1; }
@@ -66,4 +66,20 @@ grep -q "PASS file lab was shut down" "$TMPDIR/out4" || { cat "$TMPDIR/out4"; fa
 check_events "$TMPDIR/ev3" 2 || fail "timeout: vm events not paired"
 "$PROVIUM" --vmm local reset/reset.test.lua >"$TMPDIR/out5" 2>&1 && fail "reset file passed"
 grep -q "provium.reset_between_tests: lab snapshots are not supported by this provium yet; reset state in the test instead" "$TMPDIR/out5" || { cat "$TMPDIR/out5"; fail "reset message"; }
+# The runner channel itself, through the runner suite's fake supervisor:
+# exact reports, cids numbered in order of appearance (they hold the pid).
+fake="$BUILD/tests/tools/fake_supervisor"
+norm() {
+	"$py" -c '
+import re, sys
+seen = {}
+def cid(m):
+    return "\"cid\":CID%d" % seen.setdefault(m.group(1), len(seen))
+sys.stdout.write(re.sub(r"\"cid\":(\d+)", cid, sys.stdin.read()))'
+}
+"$fake" --reserve-err "exceeds pool total" "$PROVIUM" channel/refused.test.lua 2>&1 | norm >"$TMPDIR/ch.refused"
+"$fake" "$PROVIUM" channel/reports.test.lua 2>&1 | norm >"$TMPDIR/ch.reports"
+for f in refused reports; do
+	diff -u "channel/$f.expected" "$TMPDIR/ch.$f" || fail "channel/$f: reports differ"
+done
 echo "vmlocal: ok"
