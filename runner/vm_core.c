@@ -741,9 +741,19 @@ vm_boot(lua_State *L)
 		release(r, vm);
 		return luaL_error(L, "out of memory");
 	}
-	deadline = ac_now_ms() + (int64_t)((o.agent_timeout_s > 0 ?
-	    o.agent_timeout_s : 30.0) * 1000);
+	/* The agent's own limit, cut short by the test's timeout. */
+	deadline = vmapi_deadline(L, (int64_t)((o.agent_timeout_s > 0 ?
+	    o.agent_timeout_s : 30.0) * 1000));
 	rc = ac_hello(vm->ac, deadline, boot_check, vm->vmm, &err);
+	if (rc == AC_TIMEOUT && runner_deadline_ms(r) == 0) {
+		free(err);
+		ac_free(vm->ac);
+		vm->ac = NULL;
+		vmm_destroy(vm->vmm, 0);
+		vm->vmm = NULL;
+		release(r, vm);
+		runner_raise_timeout(L, r);
+	}
 	if (rc != AC_OK) {
 		char *why = NULL;
 		if (asprintf(&why, "vm `%s`: the agent did not answer hello: "
@@ -832,7 +842,15 @@ vm_profile(lua_State *L)
 static int
 vm_state(lua_State *L)
 {
-	lua_pushstring(L, state_names[vmapi_check_vm(L, 1)->state]);
+	struct vmapi_vm *vm = vmapi_check_vm(L, 1);
+
+	/* An agent that went away while idle is noticed here too. */
+	if (vm->state == VMAPI_BOOTED && vm->ac != NULL) {
+		ac_pump(vm->ac);
+		if (ac_dead_reason(vm->ac) != NULL)
+			vmapi_vm_died(vm);
+	}
+	lua_pushstring(L, state_names[vm->state]);
 	return 1;
 }
 

@@ -43,8 +43,8 @@ if ! "$PROVIUM" --vmm local -v --save-events "$ev" ./*.test.lua >"$TMPDIR/out" 2
 	cat "$TMPDIR/out"; fail "a suite file failed"
 fi
 grep -q "0 failed" "$TMPDIR/out" || { cat "$TMPDIR/out"; fail "summary"; }
-# run_forms 2, files 1, procs 1, workers 1, scope 3, dead 3
-check_events "$ev" 11 || fail "vm events not paired"
+# run_forms 2, files 1, procs 1, workers 1, scope 3, dead 4
+check_events "$ev" 12 || fail "vm events not paired"
 sleep 0.2
 l=$(leftovers); [ -z "$l" ] || fail "leftover processes: $l"
 [ -z "$(ls -d "$TMPDIR"/provium-local-* 2>/dev/null)" ] || fail "scratch dirs left: $(ls -d "$TMPDIR"/provium-local-*)"
@@ -66,6 +66,16 @@ grep -q "PASS file lab was shut down" "$TMPDIR/out4" || { cat "$TMPDIR/out4"; fa
 check_events "$TMPDIR/ev3" 2 || fail "timeout: vm events not paired"
 "$PROVIUM" --vmm local reset/reset.test.lua >"$TMPDIR/out5" 2>&1 && fail "reset file passed"
 grep -q "provium.reset_between_tests: lab snapshots are not supported by this provium yet; reset state in the test instead" "$TMPDIR/out5" || { cat "$TMPDIR/out5"; fail "reset message"; }
+# An agent that never answers, and one that is missing.
+printf '#!/bin/sh\nexec sleep 300\n' >"$TMPDIR/mute-agent"; chmod +x "$TMPDIR/mute-agent"
+PROVIUM_AGENT="$TMPDIR/mute-agent" "$PROVIUM" --vmm local -v --save-events "$TMPDIR/ev6" hang/hang.test.lua >"$TMPDIR/out6" 2>&1 && fail "hang file passed"
+grep -q "PASS agent_timeout" "$TMPDIR/out6" || { cat "$TMPDIR/out6"; fail "agent_timeout"; }
+grep -q "test timeout exceeded (300ms)" "$TMPDIR/out6" || { cat "$TMPDIR/out6"; fail "boot cut by the test timeout"; }
+check_events "$TMPDIR/ev6" 0 || fail "hang: a VM was reported"
+PROVIUM_AGENT=/nonexistent/provium-agent "$PROVIUM" --vmm local hang/missing.test.lua >"$TMPDIR/out7" 2>&1 || { cat "$TMPDIR/out7"; fail "missing agent"; }
+sleep 0.2
+l=$(leftovers); [ -z "$l" ] || fail "hang: leftover processes: $l"
+
 # The runner channel itself, through the runner suite's fake supervisor:
 # exact reports, cids numbered in order of appearance (they hold the pid).
 fake="$BUILD/tests/tools/fake_supervisor"
