@@ -152,6 +152,9 @@ void *vmapi_res_new(lua_State *L, int vm_idx, enum vmapi_kind kind,
 struct vmapi_vm *vmapi_res_vm(lua_State *L, int idx);
 /* Closes the resource at idx quietly (scope end). */
 void vmapi_res_close(lua_State *L, int idx);
+/* Sends the stream request at the top, waits for its ack and replaces it
+ * with the Stream (VM at vm_idx). */
+void vmapi_stream_call(lua_State *L, int vm_idx, const char *what);
 /* Pushes a Stream for an acked subscription id. */
 void vmapi_push_stream(lua_State *L, int vm_idx, uint64_t id,
     const char *what);

@@ -310,7 +310,6 @@ vm_tail_file(lua_State *L)
 	struct vmapi_vm *vm = vmapi_check_vm(L, 1);
 	const char *path = luaL_checkstring(L, 2);
 	struct ac_req *q;
-	uint64_t id;
 	char what[200];
 	int t;
 
@@ -340,11 +339,8 @@ vm_tail_file(lua_State *L)
 			    "from the end)");
 		lua_pop(L, 1);
 	}
-	id = q->id;
-	vmapi_call(L, vm, vmapi_deadline(L, -1), NULL);
-	lua_pop(L, 1);
 	snprintf(what, sizeof(what), "tail_file(\"%s\")", path);
-	vmapi_push_stream(L, 1, id, what);
+	vmapi_stream_call(L, 1, what);
 	return 1;
 }
 
@@ -355,7 +351,7 @@ vm_fd_stream(lua_State *L)
 	struct vmapi_vm *vm = vmapi_check_vm(L, 1);
 	struct vmapi_res *f;
 	struct ac_req *q;
-	uint64_t h, id;
+	uint64_t h;
 	char what[64];
 
 	lua_settop(L, 2);
@@ -373,12 +369,9 @@ vm_fd_stream(lua_State *L)
 	q = vmapi_req_new(L, vm, "fd_stream");
 	msgpack_pack_map(&q->pk, 1);
 	mp_kv_u64(&q->pk, "handle", h);
-	id = q->id;
-	vmapi_call(L, vm, vmapi_deadline(L, -1), NULL);
-	lua_pop(L, 1);
 	snprintf(what, sizeof(what), "fd_stream(file#%llu)",
 	    (unsigned long long)h);
-	vmapi_push_stream(L, 1, id, what);
+	vmapi_stream_call(L, 1, what);
 	return 1;
 }
 

@@ -342,19 +342,15 @@ proc_stream(lua_State *L, const char *channel)
 	struct vmapi_vm *vm;
 	struct vmapi_proc *p = check(L, VMAPI_K_PROC, "proc:stream", &vm);
 	struct ac_req *q;
-	uint64_t id;
 	char what[96];
 
 	need_unwaited(L, p, "proc:stream");
+	lua_getiuservalue(L, 1, 1);
 	q = req(L, vm, "proc_stream", "handle", p->h.handle, 1);
 	mp_kv_str(&q->pk, "channel", channel);
-	id = q->id;
-	vmapi_call(L, vm, vmapi_deadline(L, -1), NULL);
-	lua_pop(L, 1);
 	snprintf(what, sizeof(what), "proc:%s_stream() of pid %d", channel,
 	    p->pid);
-	lua_getiuservalue(L, 1, 1);
-	vmapi_push_stream(L, -1, id, what);
+	vmapi_stream_call(L, -2, what);
 	return 1;
 }
 
@@ -466,16 +462,13 @@ file_tail_stream(lua_State *L)
 {
 	struct vmapi_vm *vm;
 	struct vmapi_res *f = check(L, VMAPI_K_FILE, "file:tail_stream", &vm);
-	uint64_t id;
 	char what[64];
 
-	id = req(L, vm, "fd_stream", "handle", f->handle, 0)->id;
-	vmapi_call(L, vm, vmapi_deadline(L, -1), NULL);
-	lua_pop(L, 1);
+	lua_getiuservalue(L, 1, 1);
+	req(L, vm, "fd_stream", "handle", f->handle, 0);
 	snprintf(what, sizeof(what), "file#%llu:tail_stream()",
 	    (unsigned long long)f->handle);
-	lua_getiuservalue(L, 1, 1);
-	vmapi_push_stream(L, -1, id, what);
+	vmapi_stream_call(L, -2, what);
 	return 1;
 }
 
@@ -490,6 +483,21 @@ vmapi_push_stream(lua_State *L, int vm_idx, uint64_t id, const char *what)
 	ac_stream_add(vm->ac, id);
 	s = vmapi_res_new(L, vm_idx, VMAPI_K_STREAM, id);
 	snprintf(s->what, sizeof(s->what), "%s", what);
+}
+
+void
+vmapi_stream_call(lua_State *L, int vm_idx, const char *what)
+{
+	struct vmapi_vm *vm;
+	uint64_t id;
+
+	vm_idx = lua_absindex(L, vm_idx);
+	vm = vmapi_check_vm(L, vm_idx);
+	/* The box starts with its struct ac_req. */
+	id = ((struct ac_req *)luaL_checkudata(L, -1, VMAPI_REQ_MT))->id;
+	vmapi_call(L, vm, vmapi_deadline(L, -1), NULL);
+	lua_pop(L, 1);
+	vmapi_push_stream(L, vm_idx, id, what);
 }
 
 /*
