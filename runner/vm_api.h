@@ -59,6 +59,7 @@ struct vmapi_vm {
 	uint64_t res_memory;          /* held reservation (0 = none) */
 	unsigned res_cpus;
 	bool spawned;                 /* vm_spawned sent, vm_shutdown owed */
+	bool prereserved;             /* lab:boot() holds res_* for it */
 	unsigned nfiles, nstreams;
 };
 

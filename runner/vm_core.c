@@ -485,6 +485,14 @@ lab_vm(lua_State *L)
 
 /* ---- lifecycle -------------------------------------------------------- */
 
+static int
+by_name(lua_State *L)
+{
+	lua_pushboolean(L, strcmp(vmapi_check_vm(L, 1)->name,
+	    vmapi_check_vm(L, 2)->name) < 0);
+	return 1;
+}
+
 /* vm_spawned (spawned) or vm_shutdown. */
 static int
 send_report(struct runner *r, struct vmapi_vm *vm, bool spawned,
@@ -713,8 +721,10 @@ vm_boot(lua_State *L)
 	o.cpus = vm->cpus ? vm->cpus : VMM_DEFAULT_CPUS;
 	o.profile = resolve_profile(L, vm->name, vm->profile);
 	snprintf(what, sizeof(what), "vm `%s`", vm->name);
-	if (runner_request(r, "reserve", o.memory_bytes + VMM_OVERHEAD_BYTES,
-	    o.cpus, what, &err) != 0) {
+	if (vm->prereserved) {
+		vm->prereserved = false;   /* lab:boot() reserved for it */
+	} else if (runner_request(r, "reserve", o.memory_bytes +
+	    VMM_OVERHEAD_BYTES, o.cpus, what, &err) != 0) {
 		if (asprintf(&msg, "vm `%s`: boot refused: %s", vm->name,
 		    err ? err : "?") < 0)
 			msg = NULL;
@@ -919,10 +929,137 @@ vmapi_vm_methods(lua_State *L)
 	luaL_setfuncs(L, m, 0);
 }
 
+/* Pushes the lab's own VMs (not its parents') as an array sorted by name. */
+static int
+lab_members(lua_State *L, int lab)
+{
+	int n = 0;
+
+	lua_newtable(L);
+	runner_lab_push_data(L, lab);
+	if (lua_getfield(L, -1, "vms") == LUA_TTABLE) {
+		lua_pushnil(L);
+		while (lua_next(L, -2) != 0)
+			lua_rawseti(L, -5, ++n);
+	}
+	lua_pop(L, 2);
+	lua_getglobal(L, "table");
+	lua_getfield(L, -1, "sort");
+	lua_pushvalue(L, -3);
+	lua_pushcfunction(L, by_name);
+	lua_call(L, 2, 0);
+	lua_pop(L, 1);
+	return n;
+}
+
+/*
+ * lab:boot(): every VM of the lab still `created`, under one joint
+ * reservation; all or nothing (a failure shuts down the ones that came up
+ * and raises every VM's error).  Idempotent; returns the lab.
+ */
+static int
+lab_boot(lua_State *L)
+{
+	struct runner *r = runner_from_lua(L);
+	struct vmapi_vm *vm;
+	uint64_t mem = 0;
+	unsigned cpus = 0;
+	int n, i, list, errs, up, failed = 0;
+	char what[300], *err = NULL, *msg;
+
+	luaL_argcheck(L, runner_lab_test(L, 1), 1, "lab expected");
+	lua_settop(L, 1);
+	n = lab_members(L, 1);
+	list = lua_gettop(L);
+	for (i = 1; i <= n; i++) {
+		lua_rawgeti(L, list, i);
+		vm = vmapi_check_vm(L, -1);
+		lua_pop(L, 1);
+		if (vm->state != VMAPI_CREATED)
+			continue;
+		mem += (vm->memory ? vm->memory : VMM_DEFAULT_MEMORY) +
+		    VMM_OVERHEAD_BYTES;
+		cpus += vm->cpus ? vm->cpus : VMM_DEFAULT_CPUS;
+	}
+	if (cpus == 0) {
+		lua_settop(L, 1);
+		return 1;
+	}
+	snprintf(what, sizeof(what), "lab `%s`", runner_lab_name(L, 1));
+	if (runner_request(r, "reserve", mem, cpus, what, &err) != 0) {
+		if (asprintf(&msg, "lab `%s`: boot refused: %s",
+		    runner_lab_name(L, 1), err ? err : "?") < 0)
+			msg = NULL;
+		free(err);
+		vmapi_raise(L, msg);
+	}
+	lua_newtable(L);                  /* errors */
+	errs = lua_gettop(L);
+	lua_newtable(L);                  /* booted by this call */
+	up = lua_gettop(L);
+	for (i = 1; i <= n; i++) {
+		lua_rawgeti(L, list, i);
+		vm = vmapi_check_vm(L, -1);
+		if (vm->state != VMAPI_CREATED) {
+			lua_pop(L, 1);
+			continue;
+		}
+		vm->prereserved = true;
+		vm->res_memory = (vm->memory ? vm->memory : VMM_DEFAULT_MEMORY) +
+		    VMM_OVERHEAD_BYTES;
+		vm->res_cpus = vm->cpus ? vm->cpus : VMM_DEFAULT_CPUS;
+		lua_pushvalue(L, -1);
+		lua_rawseti(L, up, (lua_Integer)lua_rawlen(L, up) + 1);
+		lua_pushcfunction(L, vm_boot);
+		lua_insert(L, -2);
+		if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+			lua_rawseti(L, errs, ++failed);
+			/* A boot that raised before using its share. */
+			vm->prereserved = false;
+			release(r, vm);
+		}
+	}
+	if (failed == 0) {
+		lua_settop(L, 1);
+		return 1;
+	}
+	for (i = 1; i <= (int)lua_rawlen(L, up); i++) {
+		lua_rawgeti(L, up, i);
+		vmapi_vm_stop(L, vmapi_check_vm(L, -1));
+		lua_pop(L, 1);
+	}
+	lua_getglobal(L, "table");
+	lua_getfield(L, -1, "concat");
+	lua_pushvalue(L, errs);
+	lua_pushliteral(L, "; ");
+	lua_call(L, 2, 1);
+	return luaL_error(L, "batch `boot` failed: {%s}", lua_tostring(L, -1));
+}
+
+/* lab:shutdown(): every booted (or dead) VM of the lab. */
+static int
+lab_shutdown(lua_State *L)
+{
+	int n, i, list;
+
+	luaL_argcheck(L, runner_lab_test(L, 1), 1, "lab expected");
+	lua_settop(L, 1);
+	n = lab_members(L, 1);
+	list = lua_gettop(L);
+	for (i = 1; i <= n; i++) {
+		lua_rawgeti(L, list, i);
+		vmapi_vm_stop(L, vmapi_check_vm(L, -1));
+		lua_pop(L, 1);
+	}
+	lua_settop(L, 1);
+	return 1;
+}
+
 int
 vmapi_open(lua_State *L, struct runner *r)
 {
-	static const luaL_Reg lab[] = { { "vm", lab_vm }, { NULL, NULL } };
+	static const luaL_Reg lab[] = { { "vm", lab_vm }, { "boot", lab_boot },
+		{ "shutdown", lab_shutdown }, { NULL, NULL } };
 	struct vmapi_ctx *ctx;
 
 	(void)r;

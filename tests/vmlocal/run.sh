@@ -43,8 +43,8 @@ if ! "$PROVIUM" --vmm local -v --save-events "$ev" ./*.test.lua >"$TMPDIR/out" 2
 	cat "$TMPDIR/out"; fail "a suite file failed"
 fi
 grep -q "0 failed" "$TMPDIR/out" || { cat "$TMPDIR/out"; fail "summary"; }
-# run_forms 2, files 1, procs 1, workers 1, scope 3, dead 4
-check_events "$ev" 12 || fail "vm events not paired"
+# run_forms 2, files 1, procs 1, workers 1, scope 3, dead 4, labboot 3
+check_events "$ev" 15 || fail "vm events not paired"
 sleep 0.2
 l=$(leftovers); [ -z "$l" ] || fail "leftover processes: $l"
 [ -z "$(ls -d "$TMPDIR"/provium-local-* 2>/dev/null)" ] || fail "scratch dirs left: $(ls -d "$TMPDIR"/provium-local-*)"
@@ -89,7 +89,8 @@ sys.stdout.write(re.sub(r"\"cid\":(\d+)", cid, sys.stdin.read()))'
 }
 "$fake" --reserve-err "exceeds pool total" "$PROVIUM" channel/refused.test.lua 2>&1 | norm >"$TMPDIR/ch.refused"
 "$fake" "$PROVIUM" channel/reports.test.lua 2>&1 | norm >"$TMPDIR/ch.reports"
-for f in refused reports; do
+"$fake" "$PROVIUM" channel/labboot.test.lua 2>&1 | norm >"$TMPDIR/ch.labboot"
+for f in refused reports labboot; do
 	diff -u "channel/$f.expected" "$TMPDIR/ch.$f" || fail "channel/$f: reports differ"
 done
 echo "vmlocal: ok"
