@@ -703,9 +703,15 @@ static char *build_cmdline(const struct vmm_boot_opts *o, bool microvm,
 		}
 		c = t;
 	}
+	/*
+	 * Under TCG the guest's TSC is the host's, constant and of known
+	 * rate: say so, or the clocksource watchdog, comparing it with
+	 * jiffies that a loaded host delivers late, may drop the guest to
+	 * the 4 ms refined-jiffies clock in the middle of a test.
+	 */
 	if (microvm && !strstr(c, "tsc_early_khz=")) {
 		char *t = NULL;
-		r = asprintf(&t, "%s tsc_early_khz=%lu", c, tsc_khz);
+		r = asprintf(&t, "%s tsc_early_khz=%lu tsc=reliable", c, tsc_khz);
 		free(c);
 		if (r < 0) {
 			*err = strdup("out of memory");

@@ -15,7 +15,8 @@
  * --kill-after SECS (SIGKILL QEMU that long into the hello wait),
  * --initial-time EPOCH (also sets rng_seed 0x1234), --pause (after hello:
  * pause, the agent must stay silent, resume, it must answer),
- * --check-files (read each --file back with the real agent), -v.
+ * --check-files (read each --file back with the real agent),
+ * --read PATH (print a guest file, real agent) [--read-after SECS], -v.
  * Prints "hello_ok: 1.234 s" lines and "median: 1.234 s"; exit 0 = ok.
  */
 #include <errno.h>
@@ -45,6 +46,8 @@ struct opts {
 	double kill_after;
 	int pause_test;
 	int check_files;
+	const char *read;
+	double read_after;
 	long long initial_time;
 	int has_time;
 	struct vmm_file files[8];
@@ -174,48 +177,80 @@ static int wait_marker(struct vmm_vm *vm, double timeout, char **err)
 	}
 }
 
+/* read_file through the real agent; malloc'd *data, or -1. */
+static int agent_read_file(int fd, uint64_t id, const char *path,
+    char **data, size_t *dlen)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 3);
+	mp_kv_u64(&pk, "id", id);
+	mp_kv_str(&pk, "kind", "read_file");
+	mp_str(&pk, "data");
+	msgpack_pack_map(&pk, 1);
+	mp_kv_str(&pk, "path", path);
+	int st = frame_write_sbuf(fd, &sb, FRAME_MAX_AGENT);
+	msgpack_sbuffer_destroy(&sb);
+	uint8_t *body = NULL;
+	size_t len;
+	if (st != FRAME_OK ||
+	    frame_read(fd, FRAME_MAX_AGENT, &body, &len) != FRAME_OK)
+		return -1;
+	msgpack_unpacked u;
+	const msgpack_object *m;
+	const char *d = NULL;
+	msgpack_unpacked_init(&u);
+	int ok = frame_decode(body, len, &u, &m) == FRAME_OK &&
+	    mp_obj_is_str(mp_get(mp_get(m, "data"), "outcome"), "ok") &&
+	    mp_get_bin(mp_get(mp_get(m, "data"), "value"), "data", &d,
+	    dlen) == 0;
+	if (ok) {
+		*data = malloc(*dlen + 1);
+		if (*data) {
+			memcpy(*data, d, *dlen);
+			(*data)[*dlen] = 0;
+		}
+		ok = *data != NULL;
+	}
+	msgpack_unpacked_destroy(&u);
+	free(body);
+	return ok ? 0 : -1;
+}
+
 /* Reads each boot file back through the real agent's read_file. */
 static int check_files(struct vmm_vm *vm, const struct opts *o)
 {
-	int fd = vmm_agent_fd(vm);
 	for (size_t i = 0; i < o->nfiles; i++) {
-		msgpack_sbuffer sb;
-		msgpack_packer pk;
-		msgpack_sbuffer_init(&sb);
-		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-		msgpack_pack_map(&pk, 3);
-		mp_kv_u64(&pk, "id", 100 + i);
-		mp_kv_str(&pk, "kind", "read_file");
-		mp_str(&pk, "data");
-		msgpack_pack_map(&pk, 1);
-		mp_kv_str(&pk, "path", o->files[i].path);
-		int st = frame_write_sbuf(fd, &sb, FRAME_MAX_AGENT);
-		msgpack_sbuffer_destroy(&sb);
-		uint8_t *body = NULL;
-		size_t len;
-		if (st != FRAME_OK ||
-		    frame_read(fd, FRAME_MAX_AGENT, &body, &len) != FRAME_OK) {
-			fprintf(stderr, "qemu-boot: read_file: channel error\n");
-			return -1;
-		}
-		msgpack_unpacked u;
-		const msgpack_object *m;
-		const char *data = NULL;
+		char *data = NULL;
 		size_t dlen = 0;
-		msgpack_unpacked_init(&u);
-		int ok = frame_decode(body, len, &u, &m) == FRAME_OK &&
-		    mp_obj_is_str(mp_get(mp_get(m, "data"), "outcome"), "ok") &&
-		    mp_get_bin(mp_get(mp_get(m, "data"), "value"), "data", &data,
-		    &dlen) == 0 && dlen == o->files[i].len &&
+		int ok = agent_read_file(vmm_agent_fd(vm), 100 + i,
+		    o->files[i].path, &data, &dlen) == 0 &&
+		    dlen == o->files[i].len &&
 		    memcmp(data, o->files[i].content, dlen) == 0;
-		msgpack_unpacked_destroy(&u);
-		free(body);
+		free(data);
 		if (!ok) {
 			fprintf(stderr, "qemu-boot: boot file %s: wrong or missing "
 			    "in the guest\n", o->files[i].path);
 			return -1;
 		}
 		printf("boot file %s: ok\n", o->files[i].path);
+	}
+	if (o->read) {
+		struct timespec ts = { (time_t)o->read_after,
+			(long)((o->read_after - (time_t)o->read_after) * 1e9) };
+		nanosleep(&ts, NULL);
+		char *data = NULL;
+		size_t dlen = 0;
+		if (agent_read_file(vmm_agent_fd(vm), 99, o->read, &data,
+		    &dlen) < 0) {
+			fprintf(stderr, "qemu-boot: read_file %s failed\n", o->read);
+			return -1;
+		}
+		printf("%s: %s%s", o->read, data,
+		    dlen && data[dlen - 1] == '\n' ? "" : "\n");
+		free(data);
 	}
 	return 0;
 }
@@ -405,6 +440,11 @@ int main(int argc, char **argv)
 		else if (strcmp(a, "--initial-time") == 0) {
 			o.initial_time = atoll(v);
 			o.has_time = 1;
+		} else if (strcmp(a, "--read-after") == 0) {
+			o.read_after = atof(v);
+		} else if (strcmp(a, "--read") == 0) {
+			o.read = v;
+			o.check_files = 1;
 		} else if (strcmp(a, "--kill-after") == 0)
 			o.kill_after = atof(v);
 		else if (strcmp(a, "--initrd") == 0)
