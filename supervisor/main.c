@@ -18,6 +18,8 @@
 #include "runner/runner.h"
 #include "supervisor/cli.h"
 #include "supervisor/discover.h"
+#include "supervisor/pool.h"
+#include "supervisor/psi.h"
 #include "supervisor/sink.h"
 #include "supervisor/sup.h"
 
@@ -51,6 +53,31 @@ setup_signals(int *sigfd)
 	return *sigfd < 0 ? -1 : 0;
 }
 
+/* Pool total and PSI threshold from the options; prints and fails on error. */
+static int
+admission(const struct cli_opts *o, struct resource_amount *total, double *psi)
+{
+	struct pool_options po = { .mem = o->mem, .cpus = o->cpus,
+	    .cpu_overcommit = o->cpu_overcommit };
+	char *notice = NULL, *err = NULL, buf[256];
+
+	if (pool_total_from_options(&po, total, &notice, &err) != 0) {
+		fprintf(stderr, "provium: %s\n", err ? err : "out of memory");
+		free(err);
+		return -1;
+	}
+	if (notice && !o->json)
+		fprintf(stderr, "provium: %s\n", notice);
+	free(notice);
+	*psi = PSI_DEFAULT_THRESHOLD;
+	if (o->psi_threshold &&
+	    psi_parse_threshold(o->psi_threshold, psi, buf, sizeof(buf)) != 0) {
+		fprintf(stderr, "provium: %s\n", buf);
+		return -1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -62,6 +89,8 @@ main(int argc, char **argv)
 	struct sink *sk;
 	char err[1024], *derr = NULL;
 	const char *runner;
+	struct resource_amount total;
+	double psi;
 	int sigfd, rc;
 
 	if (argc > 1 && strcmp(argv[1], "--runner") == 0)
@@ -100,6 +129,11 @@ main(int argc, char **argv)
 	ro.stream = !o.json && isatty(fileno(ro.out));
 	ro.progress = ro.stream && !o.events_stdout && !o.verbose && !o.no_progress;
 
+	if (admission(&o, &total, &psi) != 0) {
+		cli_opts_free(&o);
+		close(sigfd);
+		return 2;
+	}
 	if (discover_run(o.paths, o.npaths, o.filter, &files, &derr) != 0) {
 		fprintf(stderr, "provium: %s\n", derr ? derr : "discovery failed");
 		free(derr);
@@ -130,8 +164,9 @@ main(int argc, char **argv)
 	}
 	/* PROVIUM_RUNNER: run another runner binary (tests, debugging). */
 	runner = getenv("PROVIUM_RUNNER");
-	sp = (struct sup_params){ &o, &files, &sinks, &ro,
-	    runner && *runner ? runner : "/proc/self/exe", sigfd };
+	sp = (struct sup_params){ .opts = &o, .files = &files, .sinks = &sinks,
+	    .render = &ro, .self_exe = runner && *runner ? runner : "/proc/self/exe",
+	    .sigfd = sigfd, .pool_total = total, .psi_threshold = psi };
 	rc = sup_run(&sp);
 out:
 	sink_set_close(&sinks);

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,8 +18,9 @@
 #include "events/frame.h"
 #include "events/mp.h"
 #include "events/proto.h"
-#include "supervisor/admit.h"
 #include "supervisor/chanmsg.h"
+#include "supervisor/pool.h"
+#include "supervisor/psi.h"
 #include "supervisor/runfile.h"
 #include "supervisor/spawn.h"
 #include "sup.h"
@@ -37,13 +40,19 @@ struct sup_file {
 	enum rf_end end;                /* with cause */
 	int64_t deadline;               /* file timeout, monotonic ns; 0 = none */
 	int64_t eof_deadline;           /* channel closed, runner still alive */
+	int64_t pool_wait_since;        /* parked in the pool: timeout paused */
+	bool admitted;                  /* pool said yes; not started yet */
+	bool psi_noted;                 /* file_blocked{psi_pressure} emitted */
 };
 
 struct sup {
 	const struct sup_params *p;
 	struct sup_file *f;
-	size_t n, next, running;
-	struct admit admit;
+	size_t n, next, running, admitted, completed;
+	size_t max_running;             /* fd budget, not a policy: the pool decides */
+	struct pool *pool;
+	struct psi_gate psi;
+	int tfd;                        /* 1 Hz: PSI poll, pool_state, progress */
 	struct render *render;
 	struct rf_out out;
 	int devnull;
@@ -80,25 +89,58 @@ emit(void *ctx, struct event *ev)
 	msgpack_sbuffer_destroy(&sb);
 }
 
-/* Until the pool lands (admit.h), every request is granted at once. */
+static uint64_t
+owner_of(const struct sup *s, const struct sup_file *f)
+{
+	return (uint64_t)(f - s->f) + 1;       /* 0 is POOL_ANON */
+}
+
+/* Answers a claim/reserve the pool decided (now or from a grant). */
+static void
+answer(struct sup *s, struct sup_file *f, enum pool_req_kind k,
+    enum pool_status st, uint64_t id, struct resource_amount amount,
+    const char *message)
+{
+	bool claim = k == POOL_REQ_CLAIM;
+
+	if (st == POOL_GRANTED && claim)
+		runfile_claim_granted(&f->rf, amount, &s->out);
+	(void)chanmsg_answer(f->chan, st == POOL_GRANTED ?
+	    (claim ? "claim_ok" : "reserve_ok") : (claim ? "claim_err" : "reserve_err"),
+	    id, st == POOL_GRANTED ? NULL : message ? message : "out of memory");
+}
+
 static int
 request(void *ctx, struct runfile *rf, enum rf_request req, uint64_t id,
     struct resource_amount amount, const char *what, char *err, size_t errlen)
 {
-	(void)err, (void)errlen;
 	struct sup *s = ctx;
 	struct sup_file *f = (struct sup_file *)rf;   /* rf is f's first member */
+	uint64_t owner = owner_of(s, f);
+	enum pool_status st;
+	char *perr = NULL;
 
-	(void)what;
 	switch (req) {
 	case RF_REQ_CLAIM:
-		runfile_claim_granted(rf, amount, &s->out);
-		return chanmsg_answer(f->chan, "claim_ok", id, NULL);
+		st = pool_claim(s->pool, owner, amount, id, &perr);
+		if (st != POOL_QUEUED)
+			answer(s, f, POOL_REQ_CLAIM, st, id, amount, perr);
+		break;
 	case RF_REQ_RESERVE:
-		return chanmsg_answer(f->chan, "reserve_ok", id, NULL);
+		st = pool_reserve(s->pool, owner, amount, id, what, &perr);
+		if (st != POOL_QUEUED)
+			answer(s, f, POOL_REQ_RESERVE, st, id, amount, perr);
+		break;
 	case RF_REQ_RELEASE:
-		return 0;
+		if (pool_release(s->pool, owner, amount, &perr) != 0) {
+			snprintf(err, errlen, "`release`: %s",
+			    perr ? perr : "out of memory");
+			free(perr);
+			return -1;
+		}
+		break;
 	}
+	free(perr);
 	return 0;
 }
 
@@ -147,6 +189,9 @@ finish(struct sup *s, struct sup_file *f, enum rf_end end, const char *cause)
 
 	close_chan(f);
 	runfile_finish(&f->rf, end, cause, mono_ns(), &s->out);
+	/* after file_completed, so the next file's dispatch follows it */
+	pool_release_all(s->pool, owner_of(s, f), NULL);
+	s->completed++;
 	render_file(s->render, idx, &f->rf);
 }
 
@@ -159,6 +204,29 @@ timeout_text(uint64_t ms, char *buf, size_t len)
 	else
 		snprintf(buf, len, "file timeout exceeded (%llums)",
 		    (unsigned long long)ms);
+}
+
+/* What a file reserves to start: runner overhead + its declared claim. */
+static struct resource_amount
+reservation(const struct resource_amount *claim)
+{
+	struct resource_amount r = { POOL_RUNNER_OVERHEAD_BYTES, 0 };
+
+	return claim ? pool_amount_add(r, *claim) : r;
+}
+
+static void
+blocked(struct sup *s, struct sup_file *f, const char *reason,
+    struct resource_amount waiting_for)
+{
+	struct event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = EVENT_FILE_BLOCKED;
+	ev.path = f->d->display;
+	ev.reason = (char *)(uintptr_t)reason;
+	ev.amount = waiting_for;
+	emit(s, &ev);
 }
 
 static void
@@ -177,7 +245,7 @@ dispatch(struct sup *s, struct sup_file *f)
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = EVENT_FILE_DISPATCHED;
 	ev.path = f->d->display;
-	ev.amount = admit_reservation(claim);
+	ev.amount = reservation(claim);
 	emit(s, &ev);
 	runfile_dispatched(&f->rf, now);
 	if (s->p->opts->timeout_ms)
@@ -208,6 +276,107 @@ dispatch(struct sup *s, struct sup_file *f)
 	s->running++;
 	if (chanmsg_start(f->chan, s->p->opts, f->d->display, f->d->display) != 0)
 		close_chan(f);      /* already dead: its wait status tells why */
+}
+
+/*
+ * Offers files to the pool in input order.  The pool queues what does not
+ * fit (file_blocked{pool_full}) and hands grants back later; the PSI gate
+ * holds the next file while the host is under pressure.
+ */
+static void
+admit_files(struct sup *s)
+{
+	while (!s->interrupted && s->next < s->n &&
+	    s->running + s->admitted < s->max_running) {
+		struct sup_file *f = &s->f[s->next];
+		const struct resource_amount *claim =
+		    f->d->scan.has_claim ? &f->d->scan.claim : NULL;
+		struct resource_amount overhead = { POOL_RUNNER_OVERHEAD_BYTES, 0 };
+		char what[600], *err = NULL;
+
+		if (psi_gate_holds(&s->psi, s->running)) {
+			if (!f->psi_noted)
+				blocked(s, f, "psi_pressure", overhead);
+			f->psi_noted = true;
+			return;
+		}
+		snprintf(what, sizeof(what), "file `%s`", f->d->display);
+		s->next++;
+		switch (pool_admit(s->pool, owner_of(s, f), overhead, claim, what,
+		    &err)) {
+		case POOL_GRANTED:
+			f->admitted = true;
+			s->admitted++;
+			break;
+		case POOL_QUEUED:
+			blocked(s, f, "pool_full", reservation(claim));
+			break;
+		case POOL_FAILED:
+			finish(s, f, RF_END_NOT_RUN, err ? err : "out of memory");
+			break;
+		}
+		free(err);
+	}
+}
+
+/* Everything the pool decided since the last call. */
+static void
+take_grants(struct sup *s)
+{
+	struct pool_grant g;
+
+	while (pool_next_grant(s->pool, &g) == 1) {
+		struct sup_file *f = &s->f[g.owner - 1];
+
+		if (g.kind == POOL_REQ_ADMIT) {
+			if (g.status == POOL_GRANTED) {
+				f->admitted = true;
+				s->admitted++;
+			} else {
+				finish(s, f, RF_END_NOT_RUN, g.message ?
+				    g.message : "out of memory");
+			}
+		} else {
+			answer(s, f, g.kind, g.status, g.cookie, g.amount,
+			    g.message);
+		}
+		free(g.message);
+	}
+}
+
+/* Starts admitted files in input order, unless PSI holds new starts. */
+static void
+start_admitted(struct sup *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n && s->admitted > 0 && !s->interrupted; i++) {
+		struct sup_file *f = &s->f[i];
+
+		if (!f->admitted)
+			continue;
+		if (psi_gate_holds(&s->psi, s->running)) {
+			if (!f->psi_noted)
+				blocked(s, f, "psi_pressure", reservation(
+				    f->d->scan.has_claim ? &f->d->scan.claim : NULL));
+			f->psi_noted = true;
+			return;
+		}
+		f->admitted = false;
+		s->admitted--;
+		dispatch(s, f);
+	}
+}
+
+static void
+pool_state(struct sup *s)
+{
+	struct event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = EVENT_POOL_STATE;
+	pool_snapshot(s->pool, &ev.amount, &ev.amount2);
+	emit(s, &ev);
 }
 
 /* Reads and applies every frame buffered on f's channel. */
@@ -348,30 +517,41 @@ check_deadlines(struct sup *s, int64_t now)
 
 		if (f->pid <= 0)
 			continue;
-		if (f->deadline && now >= f->deadline) {
-			timeout_text(s->p->opts->timeout_ms, cause, sizeof(cause));
-			set_cause(f, RF_END_TIMED_OUT, cause);
-			kill_group(f);
-			f->deadline = 0;
-		}
 		if (f->eof_deadline && now >= f->eof_deadline) {
 			set_cause(f, RF_END_CRASHED, "runner crashed: closed its "
 			    "channel but did not exit");
 			kill_group(f);
 			f->eof_deadline = 0;
 		}
+		/* time parked in the pool is not the file's (upstream §5.3) */
+		if (pool_owner_waiting(s->pool, owner_of(s, f))) {
+			if (f->pool_wait_since == 0)
+				f->pool_wait_since = now;
+			continue;
+		}
+		if (f->pool_wait_since) {
+			if (f->deadline)
+				f->deadline += now - f->pool_wait_since;
+			f->pool_wait_since = 0;
+		}
+		if (f->deadline && now >= f->deadline) {
+			timeout_text(s->p->opts->timeout_ms, cause, sizeof(cause));
+			set_cause(f, RF_END_TIMED_OUT, cause);
+			kill_group(f);
+			f->deadline = 0;
+		}
 	}
 }
 
 static int
-poll_timeout(struct sup *s, int64_t now, bool progress)
+poll_timeout(struct sup *s, int64_t now)
 {
-	int64_t next = progress ? now + 1000 * NS_PER_MS : 0;
+	int64_t next = 0;
 	size_t i;
 
 	for (i = 0; i < s->n; i++) {
 		struct sup_file *f = &s->f[i];
-		if (f->pid <= 0)
+		if (f->pid <= 0 || f->pool_wait_since)
 			continue;
 		if (f->deadline && (next == 0 || f->deadline < next))
 			next = f->deadline;
@@ -385,12 +565,54 @@ poll_timeout(struct sup *s, int64_t now, bool progress)
 	return (int)((next - now + NS_PER_MS - 1) / NS_PER_MS);
 }
 
+/* Until nothing changes: a start that fails frees room for the next. */
+static void
+admit(struct sup *s)
+{
+	size_t before[4];
+
+	do {
+		before[0] = s->next, before[1] = s->completed;
+		before[2] = s->running, before[3] = s->admitted;
+		admit_files(s);
+		take_grants(s);
+		start_admitted(s);
+	} while (before[0] != s->next || before[1] != s->completed ||
+	    before[2] != s->running || before[3] != s->admitted);
+}
+
+static void
+tick(struct sup *s)
+{
+	uint64_t n;
+
+	while (read(s->tfd, &n, sizeof(n)) == (ssize_t)sizeof(n))
+		;
+	(void)psi_gate_poll(&s->psi);
+	if (s->running > 0)
+		pool_state(s);
+}
+
+/* Files left with nothing running and nothing the pool will ever grant. */
+static void
+stuck(struct sup *s)
+{
+	size_t i;
+
+	fprintf(stderr, "provium: internal error: the pool admits no file while "
+	    "none runs\n");
+	s->internal_error = 1;
+	for (i = 0; i < s->n; i++)
+		if (s->f[i].rf.state == RF_PENDING)
+			finish(s, &s->f[i], RF_END_NOT_RUN,
+			    "not run: internal error in admission");
+}
+
 static void
 loop(struct sup *s)
 {
-	struct pollfd *pfd = calloc(s->n + 1, sizeof(*pfd));
-	struct sup_file **who = calloc(s->n + 1, sizeof(*who));
-	bool progress = s->p->render->progress;
+	struct pollfd *pfd = calloc(s->n + 2, sizeof(*pfd));
+	struct sup_file **who = calloc(s->n + 2, sizeof(*who));
 	size_t i, np;
 
 	if (pfd == NULL || who == NULL) {
@@ -402,13 +624,13 @@ loop(struct sup *s)
 	}
 	read_signals(s);        /* a Ctrl-C during discovery: dispatch nothing */
 	for (;;) {
-		while (!s->interrupted && s->next < s->n &&
-		    admit_may_dispatch(&s->admit, s->running,
-		    s->f[s->next].d->scan.has_claim ?
-		    &s->f[s->next].d->scan.claim : NULL))
-			dispatch(s, &s->f[s->next++]);
-		if (s->running == 0 && (s->next == s->n || s->interrupted))
+		admit(s);
+		if (s->completed == s->n || (s->interrupted && s->running == 0))
 			break;
+		if (s->running == 0 && !s->interrupted) {
+			stuck(s);
+			break;
+		}
 		if (pfd == NULL) {
 			/* no memory to poll with: wait for the killed runners */
 			int st;
@@ -422,24 +644,27 @@ loop(struct sup *s)
 		    (double)(mono_ns() - s->t0) / 1e9);
 		np = 0;
 		pfd[np++] = (struct pollfd){ .fd = s->p->sigfd, .events = POLLIN };
+		pfd[np++] = (struct pollfd){ .fd = s->tfd, .events = POLLIN };
 		for (i = 0; i < s->n; i++)
 			if (s->f[i].chan >= 0) {
 				who[np] = &s->f[i];
 				pfd[np++] = (struct pollfd){ .fd = s->f[i].chan,
 				    .events = POLLIN };
 			}
-		if (poll(pfd, np, poll_timeout(s, mono_ns(), progress)) < 0 &&
+		if (poll(pfd, np, poll_timeout(s, mono_ns())) < 0 &&
 		    errno != EINTR) {
 			fprintf(stderr, "provium: poll: %s\n", strerror(errno));
 			s->internal_error = 1;
 			interrupt(s, SIGTERM);
 		}
 		/* Channels first: a runner's last reports precede its exit. */
-		for (i = 1; i < np; i++)
+		for (i = 2; i < np; i++)
 			if (pfd[i].revents && who[i]->chan == pfd[i].fd)
 				drain(s, who[i]);
 		if (pfd[0].revents)
 			read_signals(s);
+		if (pfd[1].revents)
+			tick(s);
 		check_deadlines(s, mono_ns());
 	}
 	free(pfd);
@@ -477,12 +702,35 @@ sweep_children(void)
 	}
 }
 
+/*
+ * How many runners the supervisor can hold open at once (one channel fd
+ * each, plus a few for spawning): not a policy, the pool is; only a cap so
+ * a huge pool cannot make socketpair fail with EMFILE.  Raises the soft
+ * fd limit to the hard one first.
+ */
+static size_t
+fd_budget(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 256;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 65536)
+		rl.rlim_cur = 65536;
+	return rl.rlim_cur > 128 ? (size_t)rl.rlim_cur - 64 : 64;
+}
+
 int
 sup_run(const struct sup_params *p)
 {
 	struct sup s;
 	struct event ev;
-	char cause[64];
+	char cause[64], note[512];
 	size_t i;
 	int rc;
 
@@ -491,18 +739,29 @@ sup_run(const struct sup_params *p)
 	s.n = p->files->n;
 	s.t0 = mono_ns();
 	s.out = (struct rf_out){ emit, request, &s };
-	admit_init(&s.admit);
+	s.max_running = fd_budget();
 	s.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	s.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	s.f = calloc(s.n, sizeof(*s.f));
 	s.render = render_new(p->render, s.n);
-	if (s.f == NULL || s.render == NULL || s.devnull < 0) {
+	s.pool = pool_new(p->pool_total);
+	if (s.f == NULL || s.render == NULL || s.devnull < 0 || s.tfd < 0 ||
+	    s.pool == NULL || timerfd_settime(s.tfd, 0, &(struct itimerspec){
+	    .it_interval = { 1, 0 }, .it_value = { 1, 0 } }, NULL) != 0) {
 		fprintf(stderr, "provium: cannot start: %s\n", strerror(errno));
 		free(s.f);
 		render_free(s.render);
+		pool_free(s.pool);
 		if (s.devnull >= 0)
 			close(s.devnull);
+		if (s.tfd >= 0)
+			close(s.tfd);
 		return 2;
 	}
+	if (psi_gate_init(&s.psi, NULL, p->psi_threshold, note, sizeof(note)) != 0)
+		fprintf(stderr, "provium: %s\n", note);
+	else
+		(void)psi_gate_poll(&s.psi);    /* the first files see it too */
 	for (i = 0; i < s.n; i++) {
 		s.f[i].d = &p->files->v[i];
 		s.f[i].chan = -1;
@@ -521,13 +780,16 @@ sup_run(const struct sup_params *p)
 		ev.declared_claim = d->scan.claim;
 		emit(&s, &ev);
 	}
+	pool_state(&s);
 	loop(&s);
 	if (s.interrupted) {
 		snprintf(cause, sizeof(cause), "not run: interrupted (SIG%s)",
 		    sigabbrev_np(s.interrupted));
-		for (i = s.next; i < s.n; i++)
-			finish(&s, &s.f[i], RF_END_NOT_RUN, cause);
+		for (i = 0; i < s.n; i++)
+			if (s.f[i].rf.state == RF_PENDING)
+				finish(&s, &s.f[i], RF_END_NOT_RUN, cause);
 	}
+	pool_state(&s);
 	sweep_children();
 	render_finish(s.render, (double)(mono_ns() - s.t0) / 1e9);
 	rc = 0;
@@ -546,6 +808,8 @@ sup_run(const struct sup_params *p)
 	}
 	render_free(s.render);
 	free(s.f);
+	pool_free(s.pool);
 	close(s.devnull);
+	close(s.tfd);
 	return rc;
 }

@@ -3,7 +3,10 @@
  * ordered event stream.
  *
  * One poll loop over a signalfd (SIGCHLD, SIGINT, SIGTERM, SIGHUP), every
- * runner channel and the nearest deadline (file timeouts, progress tick).
+ * runner channel, a 1 Hz timerfd (PSI poll, pool_state, progress) and the
+ * nearest deadline (file timeouts).  Files start when the resource pool
+ * (pool.h) admits them and the PSI gate (psi.h) lets them through; the
+ * runners' claim/reserve/release requests are answered from the pool.
  * Each runner is `<self_exe> --runner` from spawn.h, in its own process
  * group, with its channel on fd 3.  Reports are validated by runfile.h;
  * a dead, timed-out or misbehaving runner has its group SIGKILLed and its
@@ -17,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "events/event.h"
 #include "supervisor/cli.h"
 #include "supervisor/discover.h"
 #include "supervisor/render.h"
@@ -28,6 +32,8 @@ struct sup_params {
 	struct sink_set *sinks;         /* borrowed */
 	const struct render_opts *render;
 	const char *self_exe;           /* what runners are exec'd as */
+	struct resource_amount pool_total;  /* pool_total_from_options() */
+	double psi_threshold;           /* percent */
 	int sigfd;                      /* signalfd; the signals are blocked */
 };
 

@@ -197,7 +197,12 @@ def per_file(frames):
     for f in frames:
         p = f["payload"]
         path = p.get("file") if f["kind"].startswith("vm_") else p.get("path")
-        if f["kind"].startswith("fixture_"):
+        if f["kind"].startswith("fixture_") or f["kind"] == "pool_state":
             continue
         out.setdefault(path, []).append(line(f))
     return out
+
+
+def lines(frames):
+    """line() of every event but pool_state (its cadence is timing)."""
+    return [line(f) for f in frames if f["kind"] != "pool_state"]
