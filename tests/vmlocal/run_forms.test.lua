@@ -1,5 +1,5 @@
 -- vm:run in its three forms, RunResult fields and methods.
-local vm = provium:vm("v", "peios", {memory = "256M", cpus = 2})
+local vm = provium:vm("v", "peios", {memory = "256M", cpus = 1})
 
 test("created state errors", function(t)
   t:assert_eq(vm:state(), "created")
