@@ -132,3 +132,25 @@ test("streams were closed at test end", function(t)
   t:assert_eq(vm:open_stream_count(), 0)
   t:assert_eq(vm:open_file_count(), 0)
 end)
+
+test("many in flight and a big stream", function(t)
+  local ps = {}
+  for i = 1, 20 do ps[i] = vm:run_async("sleep 0.2; echo " .. i) end
+  local s = vm:run_async("head -c 5000000 /dev/zero | tr '\\0' x")
+  local st = s:stdout_stream()
+  local got = 0
+  while true do
+    local c = st:next(10)
+    if c == nil then break end
+    got = got + #c
+  end
+  t:assert_eq(got, 5000000)
+  t:assert_eq(#s:wait().stdout, 5000000)
+  for i = 20, 1, -1 do t:assert_eq(ps[i]:wait().stdout, i .. "\n") end
+end)
+
+test("output cap marker", function(t)
+  local r = vm:run("head -c 17000000 /dev/zero")
+  t:assert_eq(r.stdout_truncated, true)
+  t:assert_contains(r.stdout:sub(-80), "[provium-agent: output truncated, 222784 bytes dropped]")
+end)
