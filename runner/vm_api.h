@@ -90,7 +90,21 @@ struct vmapi_worker {
 	int pid;
 };
 
+/* Per-runner state (a registry userdata). */
+struct profile;
+struct vmapi_ctx {
+	unsigned nvms;              /* VMs booted so far (cid sequence) */
+	struct profile_config *cfg; /* loaded on first use (qemu only) */
+	char *excerpt;              /* console tails taken at scope end */
+};
+
 /* vm_core.c */
+struct vmapi_ctx *vmapi_ctx(lua_State *L);
+bool vmapi_is_local(struct runner *r);
+/* The profile a VM boots with: NULL under --vmm local (any name goes),
+ * else looked up in provium.toml (default `linux`).  Raises. */
+const struct profile *vmapi_resolve_profile(lua_State *L, const char *vm_name,
+    const char *name);
 extern const struct runner_ext vmapi_ext;
 int vmapi_open(lua_State *L, struct runner *r);
 void vmapi_scope_end(lua_State *L, struct runner *r, const char *test);
@@ -101,10 +115,16 @@ struct vmapi_vm *vmapi_check_vm(lua_State *L, int idx);
 void vmapi_need_booted(lua_State *L, struct vmapi_vm *vm, const char *op);
 /* Tracks the userdata at idx in the current scope (for auto-close). */
 void vmapi_track(lua_State *L, int idx);
-/* Shuts a VM down (never raises): poweroff, destroy, vm_shutdown,
- * release. */
-void vmapi_vm_stop(lua_State *L, struct vmapi_vm *vm);
 void vmapi_vm_methods(lua_State *L);
+
+/* vm_boot.c: vm:boot(opts?); stopping (never raises: poweroff, destroy,
+ * vm_shutdown, release); the reservation's release. */
+int vmapi_vm_boot(lua_State *L);
+void vmapi_vm_stop(lua_State *L, struct vmapi_vm *vm);
+void vmapi_release(struct runner *r, struct vmapi_vm *vm);
+
+/* vm_lab.c: lab:vm/boot/shutdown and `lab.<name>`. */
+void vmapi_lab_open(lua_State *L);
 /* Raises msg (malloc'd, freed here).  Never returns. */
 int vmapi_raise(lua_State *L, char *msg) __attribute__((noreturn));
 int vmapi_raisef(lua_State *L, const char *fmt, ...)

@@ -1,7 +1,7 @@
 /*
- * vm_core.c: the VM API extension: lab:vm(), `lab.<name>`, per-scope
- * tracking and auto-close, VM lifecycle (boot / shutdown / close) and the
- * reports that go with it (reserve / release, vm_spawned / vm_shutdown).
+ * vm_core.c: the VM API extension: registration, per-scope tracking and
+ * auto-close, console excerpts, wrong-state errors and the VM's simple
+ * methods.  Labs are vm_lab.c, boot and shutdown vm_boot.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -21,14 +21,8 @@
 
 enum { SCOPE_FILE = 1, SCOPE_TEST = 2 };
 
-struct vmapi_ctx {
-	unsigned nvms;              /* VMs booted so far (cid sequence) */
-	struct profile_config *cfg; /* loaded on first use (qemu only) */
-	char *excerpt;              /* console tails taken at scope end */
-};
-
-static struct vmapi_ctx *
-get_ctx(lua_State *L)
+struct vmapi_ctx *
+vmapi_ctx(lua_State *L)
 {
 	struct vmapi_ctx *ctx;
 
@@ -50,8 +44,8 @@ ctx_gc(lua_State *L)
 	return 0;
 }
 
-static bool
-is_local(struct runner *r)
+bool
+vmapi_is_local(struct runner *r)
 {
 	const char *v = runner_opts(r)->vmm;
 
@@ -62,15 +56,15 @@ is_local(struct runner *r)
  * The profile a VM boots with: none for --vmm local (any name is
  * accepted), else resolved in provium.toml (default `linux`).  Raises.
  */
-static const struct profile *
-resolve_profile(lua_State *L, const char *vm_name, const char *name)
+const struct profile *
+vmapi_resolve_profile(lua_State *L, const char *vm_name, const char *name)
 {
 	struct runner *r = runner_from_lua(L);
-	struct vmapi_ctx *ctx = get_ctx(L);
+	struct vmapi_ctx *ctx = vmapi_ctx(L);
 	const struct profile *p;
 	char *err = NULL, *msg;
 
-	if (is_local(r))
+	if (vmapi_is_local(r))
 		return NULL;
 	if (ctx->cfg == NULL &&
 	    profile_config_load(runner_opts(r)->config, &ctx->cfg, &err) != 0) {
@@ -93,8 +87,6 @@ static lua_State *excerpt_L;
 
 static const char *const state_names[] = { "created", "booted", "paused",
 	"shutdown", "dead" };
-static const char *const reserved[] = { "vm_fixture", "lab_fixture", "pack",
-	"unpack", NULL };
 
 int
 vmapi_raise(lua_State *L, char *msg)
@@ -285,7 +277,7 @@ excerpt_list(lua_State *L, int which, char **acc, size_t *len)
 static void
 take_excerpt(lua_State *L)
 {
-	struct vmapi_ctx *ctx = get_ctx(L);
+	struct vmapi_ctx *ctx = vmapi_ctx(L);
 	size_t len = 0;
 
 	free(ctx->excerpt);
@@ -304,52 +296,10 @@ vmapi_console_excerpt(struct runner *r)
 	(void)r;
 	if (excerpt_L == NULL)
 		return NULL;
-	ctx = get_ctx(excerpt_L);
+	ctx = vmapi_ctx(excerpt_L);
 	s = ctx->excerpt;
 	ctx->excerpt = NULL;
 	return s;
-}
-
-/* ---- lab:vm and lookup ------------------------------------------------ */
-
-/* Pushes the VM named name in the lab at idx or a parent, or nil.
- * *depth = 0 if found in the lab itself. */
-static void
-find_vm(lua_State *L, int idx, const char *name, int *depth)
-{
-	int d = 0;
-
-	idx = lua_absindex(L, idx);
-	lua_pushvalue(L, idx);                          /* lab */
-	while (!lua_isnil(L, -1)) {
-		runner_lab_push_data(L, -1);            /* lab data */
-		if (lua_getfield(L, -1, "vms") == LUA_TTABLE) {
-			if (lua_getfield(L, -1, name) != LUA_TNIL) {
-				lua_replace(L, -4);
-				lua_pop(L, 2);
-				*depth = d;
-				return;
-			}
-			lua_pop(L, 1);
-		}
-		lua_pop(L, 2);                          /* lab */
-		runner_lab_push_parent(L, -1);
-		lua_remove(L, -2);
-		d++;
-	}
-}
-
-static int
-lab_lookup(lua_State *L)
-{
-	int depth;
-
-	if (lua_type(L, 2) != LUA_TSTRING) {
-		lua_pushnil(L);
-		return 1;
-	}
-	find_vm(L, 1, lua_tostring(L, 2), &depth);
-	return 1;
 }
 
 static void
@@ -376,419 +326,7 @@ vm_gc(lua_State *L)
 	return 0;
 }
 
-static void
-parse_vm_opts(lua_State *L, int idx, struct vmapi_vm *vm)
-{
-	uint64_t mem;
-	lua_Integer n;
-	char e[160];
-
-	if (lua_isnoneornil(L, idx))
-		return;
-	luaL_checktype(L, idx, LUA_TTABLE);
-	lua_getfield(L, idx, "memory");
-	if (lua_isinteger(L, -1) && lua_tointeger(L, -1) > 0)
-		vm->memory = (uint64_t)lua_tointeger(L, -1);
-	else if (lua_type(L, -1) == LUA_TSTRING &&
-	    size_parse(lua_tostring(L, -1), &mem, e, sizeof(e)) == 0 &&
-	    mem > 0)
-		vm->memory = mem;
-	else if (!lua_isnil(L, -1))
-		vmapi_raisef(L, "vm `%s`: memory must be a positive integer "
-		    "(bytes) or a size like \"512M\" / \"2G\"", vm->name);
-	lua_pop(L, 1);
-	lua_getfield(L, idx, "cpus");
-	if (!lua_isnil(L, -1)) {
-		if (!lua_isinteger(L, -1) || (n = lua_tointeger(L, -1)) < 1 ||
-		    n > 1024)
-			vmapi_raisef(L, "vm `%s`: cpus must be an integer from "
-			    "1 to 1024", vm->name);
-		vm->cpus = (unsigned)n;
-	}
-	lua_pop(L, 1);
-}
-
-/* lab:vm(name) looks up; lab:vm(name, profile?, opts?) creates. */
-static int
-lab_vm(lua_State *L)
-{
-	const char *name, *profile = NULL;
-	struct vmapi_vm *vm;
-	int depth, opts = 0, top = lua_gettop(L);
-
-	if (!runner_lab_test(L, 1))
-		return luaL_error(L, "lab:vm(name, [profile,] [opts]): call it "
-		    "with a colon (provium:vm(...))");
-	name = luaL_checkstring(L, 2);
-	if (top == 2) {
-		find_vm(L, 1, name, &depth);
-		if (lua_isnil(L, -1))
-			vmapi_raisef(L, "no vm named `%s` in this lab", name);
-		return 1;
-	}
-	if (lua_type(L, 3) == LUA_TSTRING) {
-		profile = lua_tostring(L, 3);
-		opts = 4;
-	} else if (lua_istable(L, 3) && top == 3) {
-		opts = 3;
-	} else if (!lua_isnil(L, 3)) {
-		return luaL_error(L, "lab:vm(name, [profile,] [opts]): profile "
-		    "must be a string, got %s", luaL_typename(L, 3));
-	} else {
-		opts = 4;
-	}
-	for (const char *const *p = reserved; *p; p++)
-		if (strcmp(name, *p) == 0)
-			vmapi_raisef(L, "vm name `%s` is reserved (it is a lab "
-			    "method); choose another name", name);
-	if (*name == '\0')
-		vmapi_raisef(L, "vm name must not be empty");
-	find_vm(L, 1, name, &depth);
-	if (!lua_isnil(L, -1)) {
-		if (depth == 0)
-			vmapi_raisef(L, "vm name `%s` already used in this lab",
-			    name);
-		vmapi_raisef(L, "vm name `%s` already declared at a parent "
-		    "scope", name);
-	}
-	lua_pop(L, 1);
-
-	lua_settop(L, 4);   /* absent opts are nil, not what we push next */
-	vm = lua_newuserdatauv(L, sizeof(*vm), 0);
-	memset(vm, 0, sizeof(*vm));
-	vm->kind = VMAPI_K_VM;
-	luaL_setmetatable(L, VMAPI_VM_MT);
-	vm->name = strdup(name);
-	vm->profile = profile ? strdup(profile) : NULL;
-	vm->lab = strdup(runner_lab_name(L, 1));
-	if (vm->name == NULL || vm->lab == NULL || (profile && !vm->profile))
-		return luaL_error(L, "out of memory");
-	parse_vm_opts(L, opts, vm);
-	resolve_profile(L, vm->name, vm->profile);
-	if (vm->profile == NULL && !is_local(runner_from_lua(L)) &&
-	    (vm->profile = strdup("linux")) == NULL)
-		return luaL_error(L, "out of memory");
-
-	runner_lab_push_data(L, 1);
-	if (lua_getfield(L, -1, "vms") != LUA_TTABLE) {
-		lua_pop(L, 1);
-		lua_newtable(L);
-		lua_pushvalue(L, -1);
-		lua_setfield(L, -3, "vms");
-	}
-	lua_pushvalue(L, -3);
-	lua_setfield(L, -2, name);
-	lua_pop(L, 2);
-	vmapi_track(L, -1);
-	return 1;
-}
-
-/* ---- lifecycle -------------------------------------------------------- */
-
-static int
-by_name(lua_State *L)
-{
-	lua_pushboolean(L, strcmp(vmapi_check_vm(L, 1)->name,
-	    vmapi_check_vm(L, 2)->name) < 0);
-	return 1;
-}
-
-/* vm_spawned (spawned) or vm_shutdown. */
-static int
-send_report(struct runner *r, struct vmapi_vm *vm, bool spawned,
-    int64_t duration_ns)
-{
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	int rc;
-
-	runner_pack_begin(&sb, &pk, spawned ? "vm_spawned" : "vm_shutdown",
-	    spawned ? 5 : 4);
-	mp_kv_str(&pk, "lab", vm->lab);
-	mp_kv_str(&pk, "vm_name", vm->name);
-	if (spawned) {
-		mp_kv_str(&pk, "profile", vm->profile ? vm->profile : "");
-		mp_kv_u64(&pk, "memory_bytes", vm->memory);
-	}
-	mp_kv_u64(&pk, "cid", vm->cid);
-	if (!spawned)
-		mp_kv_i64(&pk, "duration_ns", duration_ns);
-	rc = runner_send(r, &sb);
-	msgpack_sbuffer_destroy(&sb);
-	return rc;
-}
-
-static void
-release(struct runner *r, struct vmapi_vm *vm)
-{
-	if (vm->res_memory == 0 && vm->res_cpus == 0)
-		return;
-	runner_release(r, vm->res_memory, vm->res_cpus);
-	vm->res_memory = 0;
-	vm->res_cpus = 0;
-}
-
-void
-vmapi_vm_stop(lua_State *L, struct vmapi_vm *vm)
-{
-	struct runner *r = runner_from_lua(L);
-	struct ac_req q;
-
-	if (vm->ac != NULL && vm->state == VMAPI_BOOTED) {
-		/* Best effort; the destroy below does not depend on it. */
-		ac_req_begin(vm->ac, &q, "poweroff");
-		msgpack_pack_map(&q.pk, 0);
-		char *err = NULL;
-		ac_req_send(vm->ac, &q, &err);
-		free(err);
-		ac_req_done(&q);
-	}
-	if (vm->vmm != NULL) {
-		vmm_destroy(vm->vmm, 2000);
-		vm->vmm = NULL;
-	}
-	if (vm->ac != NULL) {
-		ac_free(vm->ac);
-		vm->ac = NULL;
-	}
-	if (vm->spawned) {
-		send_report(r, vm, false, runner_now_ns() - vm->boot_ns);
-		vm->spawned = false;
-	}
-	release(r, vm);
-	if (vm->state == VMAPI_BOOTED || vm->state == VMAPI_PAUSED)
-		vm->state = VMAPI_SHUTDOWN;
-}
-
-/* Field k of t, else t[i]; pushes it. */
-static int
-named_or_pos(lua_State *L, int t, const char *k, int i)
-{
-	if (lua_getfield(L, t, k) != LUA_TNIL)
-		return lua_type(L, -1);
-	lua_pop(L, 1);
-	return lua_rawgeti(L, t, i);
-}
-
-/*
- * files = {{path=, content=, mode=}, …} (or positional).  The array is a
- * userdata left on the stack under the files table (freed by Lua); the
- * strings stay anchored by the opts table for the whole boot.
- */
-static void
-boot_files(lua_State *L, int t, struct vmapi_vm *vm, struct vmm_boot_opts *o)
-{
-	size_t i, n;
-	struct vmm_file *f;
-	lua_Integer mode;
-
-	luaL_checktype(L, t, LUA_TTABLE);
-	n = lua_rawlen(L, t);
-	f = lua_newuserdatauv(L, (n ? n : 1) * sizeof(*f), 0);
-	lua_insert(L, t);   /* below the files table: stays on the stack */
-	t++;
-	for (i = 0; i < n; i++) {
-		lua_rawgeti(L, t, (lua_Integer)i + 1);
-		if (!lua_istable(L, -1))
-			vmapi_raisef(L, "vm `%s`: boot: files[%zu] must be a "
-			    "table {path, content, mode?}", vm->name, i + 1);
-		int e = lua_gettop(L);
-		if (named_or_pos(L, e, "path", 1) != LUA_TSTRING)
-			vmapi_raisef(L, "vm `%s`: boot: files[%zu].path must "
-			    "be a string", vm->name, i + 1);
-		f[i].path = lua_tostring(L, -1);
-		if (named_or_pos(L, e, "content", 2) != LUA_TSTRING)
-			vmapi_raisef(L, "vm `%s`: boot: files[%zu].content "
-			    "must be a string", vm->name, i + 1);
-		f[i].content = lua_tolstring(L, -1, &f[i].len);
-		f[i].mode = 0644;
-		if (named_or_pos(L, e, "mode", 3) != LUA_TNIL) {
-			if (!lua_isinteger(L, -1) ||
-			    (mode = lua_tointeger(L, -1)) < 0 || mode > 07777)
-				vmapi_raisef(L, "vm `%s`: boot: files[%zu].mode "
-				    "must be an integer from 0 to 0o7777",
-				    vm->name, i + 1);
-			f[i].mode = (unsigned)mode;
-		}
-		lua_settop(L, e - 1);
-	}
-	o->files = f;
-	o->nfiles = n;
-}
-
-static void
-boot_opts(lua_State *L, int idx, struct vmapi_vm *vm, struct vmm_boot_opts *o)
-{
-	static const char *const known[] = { "kernel_cmdline",
-		"kernel_cmdline_append", "rng_seed", "initial_time", "files",
-		"disks", "agent_timeout", NULL };
-	int64_t ns;
-	char e[160];
-
-	if (lua_isnoneornil(L, idx))
-		return;
-	luaL_checktype(L, idx, LUA_TTABLE);
-	lua_pushnil(L);
-	while (lua_next(L, idx) != 0) {
-		const char *k = lua_type(L, -2) == LUA_TSTRING ?
-		    lua_tostring(L, -2) : NULL;
-		const char *const *p;
-		for (p = known; k && *p && strcmp(*p, k) != 0; p++)
-			;
-		if (k == NULL || *p == NULL)
-			vmapi_raisef(L, "vm `%s`: boot: unknown option `%s` "
-			    "(known: kernel_cmdline, kernel_cmdline_append, "
-			    "rng_seed, initial_time, files, disks, "
-			    "agent_timeout)", vm->name, k ? k : "?");
-		lua_pop(L, 1);
-	}
-	if (lua_getfield(L, idx, "kernel_cmdline") == LUA_TSTRING)
-		o->kernel_cmdline = lua_tostring(L, -1);  /* anchored by opts */
-	lua_pop(L, 1);
-	if (lua_getfield(L, idx, "kernel_cmdline_append") == LUA_TSTRING)
-		o->kernel_cmdline_append = lua_tostring(L, -1);
-	lua_pop(L, 1);
-	if (lua_getfield(L, idx, "rng_seed") != LUA_TNIL) {
-		if (!lua_isinteger(L, -1))
-			vmapi_raisef(L, "vm `%s`: boot: rng_seed must be an "
-			    "integer", vm->name);
-		o->has_rng_seed = true;
-		o->rng_seed = (uint64_t)lua_tointeger(L, -1);
-	}
-	lua_pop(L, 1);
-	if (lua_getfield(L, idx, "initial_time") != LUA_TNIL) {
-		if (!lua_isinteger(L, -1))
-			vmapi_raisef(L, "vm `%s`: boot: initial_time must be "
-			    "an integer (seconds since the epoch)", vm->name);
-		o->has_initial_time = true;
-		o->initial_time = lua_tointeger(L, -1);
-	}
-	lua_pop(L, 1);
-	if (lua_getfield(L, idx, "files") != LUA_TNIL)
-		boot_files(L, lua_gettop(L), vm, o);
-	lua_pop(L, 1);
-	if (lua_getfield(L, idx, "disks") != LUA_TNIL &&
-	    !is_local(runner_from_lua(L)))
-		vmapi_raisef(L, "vm `%s`: boot: disks are not supported by this "
-		    "provium yet", vm->name);
-	lua_pop(L, 1);
-	if (lua_getfield(L, idx, "agent_timeout") != LUA_TNIL) {
-		if (runner_dur_from_lua(L, lua_gettop(L), &ns, e,
-		    sizeof(e)) != 0 || ns <= 0)
-			vmapi_raisef(L, "vm `%s`: boot: agent_timeout must be "
-			    "a positive duration", vm->name);
-		o->agent_timeout_s = (double)ns / 1e9;
-	}
-	lua_pop(L, 1);
-}
-
-static int
-boot_check(void *arg, char **why)
-{
-	return vmm_boot_check(arg, why);
-}
-
-static int
-vm_boot(lua_State *L)
-{
-	struct vmapi_vm *vm = vmapi_check_vm(L, 1);
-	struct runner *r = runner_from_lua(L);
-	struct vmapi_ctx *ctx;
-	struct vmm_boot_opts o = { 0 };
-	enum vmm_backend be;
-	char what[300], *err = NULL, *msg;
-	int64_t deadline;
-	int rc;
-
-	switch (vm->state) {
-	case VMAPI_CREATED:
-		break;
-	case VMAPI_BOOTED:
-	case VMAPI_PAUSED:
-		vmapi_raisef(L, "vm `%s`: VM already booted", vm->name);
-	default:
-		vmapi_need_booted(L, vm, "boot");
-	}
-	boot_opts(L, 2, vm, &o);
-	be = is_local(r) ? VMM_BACKEND_LOCAL : VMM_BACKEND_QEMU;
-	ctx = get_ctx(L);
-	if (ctx->nvms >= VMAPI_MAX_VMS_PER_RUNNER)
-		vmapi_raisef(L, "vm `%s`: boot refused: one test file may boot "
-		    "at most %u VMs", vm->name, VMAPI_MAX_VMS_PER_RUNNER);
-
-	o.vm_name = vm->name;
-	o.memory_bytes = vm->memory ? vm->memory : VMM_DEFAULT_MEMORY;
-	o.cpus = vm->cpus ? vm->cpus : VMM_DEFAULT_CPUS;
-	o.profile = resolve_profile(L, vm->name, vm->profile);
-	snprintf(what, sizeof(what), "vm `%s`", vm->name);
-	if (vm->prereserved) {
-		vm->prereserved = false;   /* lab:boot() reserved for it */
-	} else if (runner_request(r, "reserve", o.memory_bytes +
-	    VMM_OVERHEAD_BYTES, o.cpus, what, &err) != 0) {
-		if (asprintf(&msg, "vm `%s`: boot refused: %s", vm->name,
-		    err ? err : "?") < 0)
-			msg = NULL;
-		free(err);
-		vmapi_raise(L, msg);
-	}
-	vm->res_memory = o.memory_bytes + VMM_OVERHEAD_BYTES;
-	vm->res_cpus = o.cpus;
-	vm->cid = 100u + (uint32_t)getpid() * 1000u + ctx->nvms++;
-	o.cid = vm->cid;
-	o.verbose = runner_opts(r)->verbose;
-
-	if (vmm_boot(be, &o, &vm->vmm, &err) != 0) {
-		release(r, vm);
-		if (asprintf(&msg, "vm `%s`: boot failed: %s", vm->name,
-		    err ? err : "?") < 0)
-			msg = NULL;
-		free(err);
-		vmapi_raise(L, msg);
-	}
-	if ((vm->ac = ac_new(vmm_agent_fd(vm->vmm))) == NULL) {
-		vmm_destroy(vm->vmm, 0);
-		vm->vmm = NULL;
-		release(r, vm);
-		return luaL_error(L, "out of memory");
-	}
-	/* The agent's own limit, cut short by the test's timeout. */
-	deadline = vmapi_deadline(L, (int64_t)((o.agent_timeout_s > 0 ?
-	    o.agent_timeout_s : 30.0) * 1000));
-	rc = ac_hello(vm->ac, deadline, boot_check, vm->vmm, &err);
-	if (rc == AC_TIMEOUT && runner_deadline_ms(r) == 0) {
-		free(err);
-		ac_free(vm->ac);
-		vm->ac = NULL;
-		vmm_destroy(vm->vmm, 0);
-		vm->vmm = NULL;
-		release(r, vm);
-		runner_raise_timeout(L, r);
-	}
-	if (rc != AC_OK) {
-		char *why = NULL;
-		if (asprintf(&why, "vm `%s`: the agent did not answer hello: "
-		    "%s", vm->name, err ? err : "?") < 0)
-			why = NULL;
-		free(err);
-		/* Give a dying agent a moment so the error names its status. */
-		for (int i = 0; i < 20 && !vmm_exited(vm->vmm); i++)
-			usleep(5000);
-		msg = vmm_boot_failed(vm->vmm, why ? why : "boot failed");
-		free(why);
-		ac_free(vm->ac);
-		vm->ac = NULL;
-		vmm_destroy(vm->vmm, 0);
-		vm->vmm = NULL;
-		release(r, vm);
-		vmapi_raise(L, msg);
-	}
-	vm->state = VMAPI_BOOTED;
-	vm->boot_ns = runner_now_ns();
-	send_report(r, vm, true, 0);
-	vm->spawned = true;
-	lua_settop(L, 1);
-	return 1;
-}
+/* ---- methods ---------------------------------------------------------- */
 
 static int
 vm_shutdown(lua_State *L)
@@ -917,7 +455,7 @@ void
 vmapi_vm_methods(lua_State *L)
 {
 	static const luaL_Reg m[] = {
-		{ "boot", vm_boot }, { "shutdown", vm_shutdown },
+		{ "boot", vmapi_vm_boot }, { "shutdown", vm_shutdown },
 		{ "close", vm_close }, { "pause", vm_pause },
 		{ "resume", vm_resume }, { "name", vm_name },
 		{ "profile", vm_profile }, { "state", vm_state },
@@ -929,137 +467,9 @@ vmapi_vm_methods(lua_State *L)
 	luaL_setfuncs(L, m, 0);
 }
 
-/* Pushes the lab's own VMs (not its parents') as an array sorted by name. */
-static int
-lab_members(lua_State *L, int lab)
-{
-	int n = 0;
-
-	lua_newtable(L);
-	runner_lab_push_data(L, lab);
-	if (lua_getfield(L, -1, "vms") == LUA_TTABLE) {
-		lua_pushnil(L);
-		while (lua_next(L, -2) != 0)
-			lua_rawseti(L, -5, ++n);
-	}
-	lua_pop(L, 2);
-	lua_getglobal(L, "table");
-	lua_getfield(L, -1, "sort");
-	lua_pushvalue(L, -3);
-	lua_pushcfunction(L, by_name);
-	lua_call(L, 2, 0);
-	lua_pop(L, 1);
-	return n;
-}
-
-/*
- * lab:boot(): every VM of the lab still `created`, under one joint
- * reservation; all or nothing (a failure shuts down the ones that came up
- * and raises every VM's error).  Idempotent; returns the lab.
- */
-static int
-lab_boot(lua_State *L)
-{
-	struct runner *r = runner_from_lua(L);
-	struct vmapi_vm *vm;
-	uint64_t mem = 0;
-	unsigned cpus = 0;
-	int n, i, list, errs, up, failed = 0;
-	char what[300], *err = NULL, *msg;
-
-	luaL_argcheck(L, runner_lab_test(L, 1), 1, "lab expected");
-	lua_settop(L, 1);
-	n = lab_members(L, 1);
-	list = lua_gettop(L);
-	for (i = 1; i <= n; i++) {
-		lua_rawgeti(L, list, i);
-		vm = vmapi_check_vm(L, -1);
-		lua_pop(L, 1);
-		if (vm->state != VMAPI_CREATED)
-			continue;
-		mem += (vm->memory ? vm->memory : VMM_DEFAULT_MEMORY) +
-		    VMM_OVERHEAD_BYTES;
-		cpus += vm->cpus ? vm->cpus : VMM_DEFAULT_CPUS;
-	}
-	if (cpus == 0) {
-		lua_settop(L, 1);
-		return 1;
-	}
-	snprintf(what, sizeof(what), "lab `%s`", runner_lab_name(L, 1));
-	if (runner_request(r, "reserve", mem, cpus, what, &err) != 0) {
-		if (asprintf(&msg, "lab `%s`: boot refused: %s",
-		    runner_lab_name(L, 1), err ? err : "?") < 0)
-			msg = NULL;
-		free(err);
-		vmapi_raise(L, msg);
-	}
-	lua_newtable(L);                  /* errors */
-	errs = lua_gettop(L);
-	lua_newtable(L);                  /* booted by this call */
-	up = lua_gettop(L);
-	for (i = 1; i <= n; i++) {
-		lua_rawgeti(L, list, i);
-		vm = vmapi_check_vm(L, -1);
-		if (vm->state != VMAPI_CREATED) {
-			lua_pop(L, 1);
-			continue;
-		}
-		vm->prereserved = true;
-		vm->res_memory = (vm->memory ? vm->memory : VMM_DEFAULT_MEMORY) +
-		    VMM_OVERHEAD_BYTES;
-		vm->res_cpus = vm->cpus ? vm->cpus : VMM_DEFAULT_CPUS;
-		lua_pushvalue(L, -1);
-		lua_rawseti(L, up, (lua_Integer)lua_rawlen(L, up) + 1);
-		lua_pushcfunction(L, vm_boot);
-		lua_insert(L, -2);
-		if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
-			lua_rawseti(L, errs, ++failed);
-			/* A boot that raised before using its share. */
-			vm->prereserved = false;
-			release(r, vm);
-		}
-	}
-	if (failed == 0) {
-		lua_settop(L, 1);
-		return 1;
-	}
-	for (i = 1; i <= (int)lua_rawlen(L, up); i++) {
-		lua_rawgeti(L, up, i);
-		vmapi_vm_stop(L, vmapi_check_vm(L, -1));
-		lua_pop(L, 1);
-	}
-	lua_getglobal(L, "table");
-	lua_getfield(L, -1, "concat");
-	lua_pushvalue(L, errs);
-	lua_pushliteral(L, "; ");
-	lua_call(L, 2, 1);
-	return luaL_error(L, "batch `boot` failed: {%s}", lua_tostring(L, -1));
-}
-
-/* lab:shutdown(): every booted (or dead) VM of the lab. */
-static int
-lab_shutdown(lua_State *L)
-{
-	int n, i, list;
-
-	luaL_argcheck(L, runner_lab_test(L, 1), 1, "lab expected");
-	lua_settop(L, 1);
-	n = lab_members(L, 1);
-	list = lua_gettop(L);
-	for (i = 1; i <= n; i++) {
-		lua_rawgeti(L, list, i);
-		vmapi_vm_stop(L, vmapi_check_vm(L, -1));
-		lua_pop(L, 1);
-	}
-	lua_settop(L, 1);
-	return 1;
-}
-
 int
 vmapi_open(lua_State *L, struct runner *r)
 {
-	static const luaL_Reg lab[] = { { "vm", lab_vm }, { "boot", lab_boot },
-		{ "shutdown", lab_shutdown }, { NULL, NULL } };
 	struct vmapi_ctx *ctx;
 
 	(void)r;
@@ -1094,8 +504,7 @@ vmapi_open(lua_State *L, struct runner *r)
 	lua_setmetatable(L, -2);
 	lua_setfield(L, LUA_REGISTRYINDEX, CTX_KEY);
 
-	runner_lab_add_methods(L, lab);
-	runner_lab_set_lookup(L, lab_lookup);
+	vmapi_lab_open(L);
 	excerpt_L = L;
 	return 0;
 }
