@@ -90,6 +90,14 @@ test("big file round trip", function(t)
   t:assert(f:read_all() == big, "read_all differs")
 end)
 
+test("read_file refuses over 96 MiB", function(t)
+  local p = dir .. "/huge"
+  vm:run("truncate -s 100663297 " .. p):assert_ok()
+  local e = t:assert_raises(function() vm:read_file(p) end)
+  t:assert_contains(e, "vm `f`: read_file " .. p .. ": file is 100663297 bytes, over the 96 MiB limit; use open_file + read or tail_file")
+  vm:unlink(p)
+end)
+
 test("cleanup", function(t)
   vm:run("rm -rf " .. dir):assert_ok()
 end)
