@@ -133,6 +133,9 @@ int vmapi_raisef(lua_State *L, const char *fmt, ...)
 /* vm_call.c: requests, replies, conversions. */
 /* Absolute deadline: the test's, or min(test's, now + ms) if ms >= 0. */
 int64_t vmapi_deadline(lua_State *L, int64_t ms);
+/* After a wait timed out: has the running test's deadline passed?  (Waits
+ * out a remainder of a few ms first.)  Then call runner_raise_timeout. */
+bool vmapi_test_expired(lua_State *L);
 struct ac_req *vmapi_req_new(lua_State *L, struct vmapi_vm *vm,
     const char *kind);
 /*

@@ -274,7 +274,7 @@ vmapi_vm_boot(lua_State *L)
 	deadline = vmapi_deadline(L, (int64_t)((o.agent_timeout_s > 0 ?
 	    o.agent_timeout_s : 30.0) * 1000));
 	rc = ac_hello(vm->ac, deadline, boot_check, vm->vmm, &err);
-	if (rc == AC_TIMEOUT && runner_deadline_ms(r) == 0) {
+	if (rc == AC_TIMEOUT && vmapi_test_expired(L)) {
 		free(err);
 		ac_free(vm->ac);
 		vm->ac = NULL;

@@ -588,7 +588,7 @@ stream_next(lua_State *L)
 	s = stream_check(L, &vm, "stream:next");
 	ms = opt_timeout_ms(L, 2, -1, "stream:next");
 	if (s->npend == 0 && stream_fill(L, vm, s, vmapi_deadline(L, ms)) <= 0) {
-		if (!s->ended && runner_deadline_ms(runner_from_lua(L)) == 0)
+		if (!s->ended && vmapi_test_expired(L))
 			runner_raise_timeout(L, runner_from_lua(L));
 		lua_pushnil(L);
 		return 1;
@@ -622,7 +622,7 @@ until_common(lua_State *L, const char *what)
 		}
 		rc = stream_fill(L, vm, s, deadline);
 		if (rc == 0) {
-			if (runner_deadline_ms(runner_from_lua(L)) == 0)
+			if (vmapi_test_expired(L))
 				runner_raise_timeout(L, runner_from_lua(L));
 			vmapi_raisef(L, "%s timed out waiting for `%s`",
 			    strcmp(what, "stream:expect") == 0 ? "expect" :
