@@ -539,6 +539,7 @@ sup_run(const struct sup_params *p)
 	s.live = calloc(s.n, sizeof(*s.live));
 	s.ready = calloc(s.n, sizeof(*s.ready));
 	s.render = render_new(p->render, s.n);
+	s.next_cid = SUP_FIRST_CID;
 	s.pool = pool_new(p->pool_total);
 	if (s.f == NULL || s.live == NULL || s.ready == NULL || s.render == NULL || s.devnull < 0 || s.tfd < 0 ||
 	    s.pool == NULL || timerfd_settime(s.tfd, 0, &(struct itimerspec){
