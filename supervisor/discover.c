@@ -15,7 +15,7 @@
 /* A test file bigger than this is not scanned (it still runs). */
 #define SCAN_MAX_BYTES (16u * 1024 * 1024)
 
-static char *
+static char * __attribute__((format(printf, 1, 2)))
 fmt(const char *f, ...)
 {
 	va_list ap;

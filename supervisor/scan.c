@@ -162,6 +162,10 @@ add_ref(struct scan_result *r, const struct tok *t)
 	size_t n = t->n, sl = sizeof(suffix) - 1, i;
 	char **p, *s;
 
+	/* No file name holds a NUL; strndup would cut it and the cut name
+	 * could duplicate another ref (found by tests/fuzz/fuzz_scan). */
+	if (memchr(t->p, '\0', n) != NULL)
+		return 0;
 	if (n > sl && memcmp(t->p + n - sl, suffix, sl) == 0)
 		n -= sl;
 	for (i = 0; i < r->nfixture_refs; i++)
