@@ -31,6 +31,8 @@ struct cli_opts {
 	bool quiet;
 	bool no_progress;
 	bool include_slow;
+	bool no_preflight;
+	bool no_build;
 	const char **tag, **no_tag;
 	size_t ntag, nno_tag;
 	struct cli_kv *tag_meta, *no_tag_meta;

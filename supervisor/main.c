@@ -19,6 +19,7 @@
 #include "supervisor/cli.h"
 #include "supervisor/discover.h"
 #include "supervisor/pool.h"
+#include "supervisor/prep.h"
 #include "supervisor/psi.h"
 #include "supervisor/sink.h"
 #include "supervisor/sup.h"
@@ -78,6 +79,27 @@ admission(const struct cli_opts *o, struct resource_amount *total, double *psi)
 	return 0;
 }
 
+/* provium prepare [--config PATH] [PROFILE] */
+static int
+prepare_main(int argc, char **argv)
+{
+	const char *config = NULL, *profile = NULL;
+	int i;
+
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			config = argv[++i];
+		} else if (argv[i][0] == '-' || profile != NULL) {
+			fprintf(stderr, "provium: usage: provium prepare "
+			    "[--config PATH] [PROFILE]\n");
+			return 2;
+		} else {
+			profile = argv[i];
+		}
+	}
+	return prep_prepare_main(config, profile);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -95,6 +117,8 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "--runner") == 0)
 		return runner_main(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "prepare") == 0)
+		return prepare_main(argc, argv);
 
 	switch (cli_parse(argc, argv, &o, err, sizeof(err))) {
 	case CLI_HELP:
@@ -141,6 +165,8 @@ main(int argc, char **argv)
 		close(sigfd);
 		return 2;
 	}
+	if ((rc = prep_run(&o, &files)) != 0)
+		goto out;
 	if (o.save_events) {
 		if ((sk = sink_file_open(o.save_events, err, sizeof(err))) == NULL) {
 			fprintf(stderr, "provium: %s\n", err);
