@@ -188,9 +188,11 @@ test_event(struct check *c, uint64_t f, const struct event *ev)
 		SET(e, s | T_STARTED);
 		return 0;
 	}
-	if (!(s & T_STARTED))
+	if (!(s & T_STARTED)) {
+		SET(e, s | T_DONE);
 		return violate(c, f, "%s: `%s` test `%s` has no test_started",
 		    k, ev->path, ev->name);
+	}
 	if (s & T_DONE)
 		return violate(c, f, "%s: `%s` test `%s` already has a result",
 		    k, ev->path, ev->name);
@@ -321,7 +323,7 @@ check_finish(struct check *c)
 
 	for (i = 0; i < smap_len(&c->tests); i++) {
 		e = smap_at(&c->tests, i);
-		if (ST(e) & T_DONE)
+		if ((ST(e) & (T_STARTED | T_DONE)) != T_STARTED)
 			continue;
 		fs = (uintptr_t)smap_get(&c->files, e->key, strlen(e->key));
 		if (!(fs & F_COMPLETED))

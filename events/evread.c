@@ -112,8 +112,8 @@ evread_next(struct evread *r, const uint8_t **body, size_t *len)
 			    (unsigned long long)r->nframes, r->len - r->pos - 4, n);
 		return -1;
 	}
-	*body = r->buf + r->pos + 4;
-	*len = n;
+	*body = r->body = r->buf + r->pos + 4;
+	*len = r->body_len = n;
 	r->pos += 4 + (size_t)n;
 	r->frame_off = off;
 	r->index = r->nframes++;
@@ -133,7 +133,7 @@ evread_next_obj(struct evread *r, const msgpack_object **obj)
 		snprintf(r->err, sizeof(r->err),
 		    "byte offset %llu: frame %llu is not one msgpack map",
 		    (unsigned long long)r->frame_off, (unsigned long long)r->index);
-		return -1;
+		return -2;
 	}
 	return 1;
 }

@@ -25,6 +25,8 @@ struct evread {
 	uint64_t frame_off;     /* offset of the last frame returned */
 	uint64_t index;         /* 0-based index of the last frame returned */
 	uint64_t nframes;
+	const uint8_t *body;    /* last frame body returned (valid until next) */
+	size_t body_len;
 	int eof;
 	msgpack_unpacked u;
 	char err[512];          /* set when a call returns -1 */
@@ -43,15 +45,15 @@ int evread_next(struct evread *r, const uint8_t **body, size_t *len);
 
 /*
  * Next frame as one msgpack map (frame_decode): same returns; *obj valid
- * until the next call.  A body that is not one map is -1 (r->err names
- * the frame index and offset).
+ * until the next call.  A body that is not one map is -2: r->err names
+ * the frame index and offset, the framing is intact and reading may
+ * continue.
  */
 int evread_next_obj(struct evread *r, const msgpack_object **obj);
 
 /*
- * Next event (strict event_decode): 1, 0, -1 as above.  When only the
- * event decode failed, returns -2: the framing is intact, r->err says
- * why, and reading may continue.  ev must be event_clear()ed after 1.
+ * Next event (strict event_decode): 1, 0, -1, -2 as above; -2 also when
+ * the map is no valid event (r->err says why).  ev must be event_clear()ed after 1.
  */
 int evread_next_event(struct evread *r, struct event *ev);
 
