@@ -33,11 +33,11 @@ class S:
         return self
 
     def bytes(self):
-        out = b""
+        out = []
         for f in self.frames:
             body = f if isinstance(f, bytes) else msgpack.packb(f, use_bin_type=True)
-            out += struct.pack(">I", len(body)) + body
-        return out
+            out.append(struct.pack(">I", len(body)) + body)
+        return b"".join(out)
 
 
 def discovered(s, path, refs=()):
@@ -189,13 +189,28 @@ def oversize():
     return b.bytes() + struct.pack(">I", 0xFFFFFFF0) + b"x"
 
 
+def big():
+    """2000 files x 10 tests: ~46k frames, a few MB, for socket pressure."""
+    s = S()
+    files = ["f%04d.test.lua" % i for i in range(2000)]
+    for f in files:
+        discovered(s, f)
+    for f in files:
+        s.ev("file_dispatched", path=f, reservation=res(MB, 1))
+        for t in range(10):
+            test(s, f, "test %d" % t, meta={"spec": "%d.%d" % (t % 3, t)},
+                 dur_ms=1)
+        s.ev("file_completed", path=f, status="passed", duration_ns=10)
+    return s
+
+
 def empty():
     return S()
 
 
 STREAMS = {"good": good, "incomplete": incomplete, "violations": violations,
            "truncated": truncated, "corrupt": corrupt, "oversize": oversize,
-           "empty": empty}
+           "empty": empty, "big": big}
 
 
 def main():
