@@ -1,4 +1,5 @@
 /* cat.c: msgpack object -> JSON text, fast enough for million-frame files. */
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -8,64 +9,93 @@
 #include "events/cat.h"
 #include "events/utf8.h"
 
+/* Appends to the line buffer; on ENOMEM the line is marked failed. */
+static void
+put(struct cat *c, const void *p, size_t n)
+{
+	if (c->n + n > c->cap) {
+		size_t nc = (c->n + n) * 2 + 256;
+		char *np = realloc(c->p, nc);
+		if (!np) {
+			c->oom = 1;
+			return;
+		}
+		c->p = np;
+		c->cap = nc;
+	}
+	memcpy(c->p + c->n, p, n);
+	c->n += n;
+}
+
+static void
+putc1(struct cat *c, char ch)
+{
+	if (c->n < c->cap)
+		c->p[c->n++] = ch;
+	else
+		put(c, &ch, 1);
+}
+
+#define puts0(c, s) put((c), (s), strlen(s))
+
 static const char hexd[] = "0123456789abcdef";
 static const char b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static void
-str(FILE *out, const char *s, size_t n)
+str(struct cat *out, const char *s, size_t n)
 {
 	const uint8_t *p = (const uint8_t *)s, *end = p + n, *run;
 	size_t l;
 
-	fputc_unlocked('"', out);
+	putc1(out, '"');
 	while (p < end) {
 		run = p;
 		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
 			p++;
 		if (p > run)
-			fwrite_unlocked(run, 1, (size_t)(p - run), out);
+			put(out, run, (size_t)(p - run));
 		if (p == end)
 			break;
 		if (*p == '"' || *p == '\\') {
-			fputc_unlocked('\\', out);
-			fputc_unlocked(*p++, out);
+			putc1(out, '\\');
+			putc1(out, *p++);
 		} else if (*p == '\n') {
-			fputs_unlocked("\\n", out), p++;
+			puts0(out, "\\n"), p++;
 		} else if (*p == '\t') {
-			fputs_unlocked("\\t", out), p++;
+			puts0(out, "\\t"), p++;
 		} else if (*p == '\r') {
-			fputs_unlocked("\\r", out), p++;
+			puts0(out, "\\r"), p++;
 		} else if (*p < 0x20) {
-			fputs_unlocked("\\u00", out);
-			fputc_unlocked(hexd[*p >> 4], out);
-			fputc_unlocked(hexd[*p & 15], out);
+			puts0(out, "\\u00");
+			putc1(out, hexd[*p >> 4]);
+			putc1(out, hexd[*p & 15]);
 			p++;
 		} else if ((l = utf8_seq_len(p, (size_t)(end - p))) > 0) {
-			fwrite_unlocked(p, 1, l, out);
+			put(out, p, l);
 			p += l;
 		} else {
-			fputs_unlocked("\\ufffd", out);
+			puts0(out, "\\ufffd");
 			p++;
 		}
 	}
-	fputc_unlocked('"', out);
+	putc1(out, '"');
 }
 
 static void
-base64(FILE *out, const uint8_t *p, size_t n)
+base64(struct cat *out, const uint8_t *p, size_t n)
 {
 	char q[4];
 	uint32_t v;
 
-	fputc_unlocked('"', out);
+	putc1(out, '"');
 	for (; n >= 3; p += 3, n -= 3) {
 		v = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
 		q[0] = b64[v >> 18];
 		q[1] = b64[(v >> 12) & 63];
 		q[2] = b64[(v >> 6) & 63];
 		q[3] = b64[v & 63];
-		fwrite_unlocked(q, 1, 4, out);
+		put(out, q, 4);
 	}
 	if (n > 0) {
 		v = (uint32_t)p[0] << 16 | (n > 1 ? (uint32_t)p[1] << 8 : 0);
@@ -73,13 +103,13 @@ base64(FILE *out, const uint8_t *p, size_t n)
 		q[1] = b64[(v >> 12) & 63];
 		q[2] = n > 1 ? b64[(v >> 6) & 63] : '=';
 		q[3] = '=';
-		fwrite_unlocked(q, 1, 4, out);
+		put(out, q, 4);
 	}
-	fputc_unlocked('"', out);
+	putc1(out, '"');
 }
 
 static void
-u64(FILE *out, uint64_t v)
+u64(struct cat *out, uint64_t v)
 {
 	char b[24];
 	int i = sizeof(b);
@@ -87,59 +117,53 @@ u64(FILE *out, uint64_t v)
 	do
 		b[--i] = (char)('0' + v % 10);
 	while ((v /= 10) > 0);
-	fwrite_unlocked(b + i, 1, sizeof(b) - (size_t)i, out);
+	put(out, b + i, sizeof(b) - (size_t)i);
 }
 
-static void value(FILE *out, const msgpack_object *o);
+static void value(struct cat *out, const msgpack_object *o);
 
 static void
-key(FILE *out, const msgpack_object *k)
+key(struct cat *out, const msgpack_object *k)
 {
-	char *buf;
-	size_t len;
-	FILE *m;
+	struct cat tmp = CAT_INIT;
 
 	if (k->type == MSGPACK_OBJECT_STR) {
 		str(out, k->via.str.ptr, k->via.str.size);
 		return;
 	}
-	if (!(m = open_memstream(&buf, &len))) {
-		fputs_unlocked("\"?\"", out);
-		return;
-	}
-	value(m, k);
-	fclose(m);
-	str(out, buf, len);
-	free(buf);
+	value(&tmp, k);
+	str(out, tmp.p ? tmp.p : "", tmp.n);
+	out->oom |= tmp.oom;
+	cat_release(&tmp);
 }
 
 static void
-value(FILE *out, const msgpack_object *o)
+value(struct cat *out, const msgpack_object *o)
 {
 	uint32_t i;
 	char b[32];
 
 	switch (o->type) {
 	case MSGPACK_OBJECT_NIL:
-		fputs_unlocked("null", out);
+		puts0(out, "null");
 		break;
 	case MSGPACK_OBJECT_BOOLEAN:
-		fputs_unlocked(o->via.boolean ? "true" : "false", out);
+		puts0(out, o->via.boolean ? "true" : "false");
 		break;
 	case MSGPACK_OBJECT_POSITIVE_INTEGER:
 		u64(out, o->via.u64);
 		break;
 	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		fputc_unlocked('-', out);
+		putc1(out, '-');
 		u64(out, (uint64_t)0 - (uint64_t)o->via.i64);
 		break;
 	case MSGPACK_OBJECT_FLOAT32:
 	case MSGPACK_OBJECT_FLOAT64:
 		if (isfinite(o->via.f64)) {
 			snprintf(b, sizeof(b), "%.17g", o->via.f64);
-			fputs_unlocked(b, out);
+			puts0(out, b);
 		} else {
-			fputs_unlocked("null", out);
+			puts0(out, "null");
 		}
 		break;
 	case MSGPACK_OBJECT_STR:
@@ -149,37 +173,51 @@ value(FILE *out, const msgpack_object *o)
 		base64(out, (const uint8_t *)o->via.bin.ptr, o->via.bin.size);
 		break;
 	case MSGPACK_OBJECT_EXT:
-		fprintf(out, "{\"ext\":%d,\"data\":", o->via.ext.type);
+		snprintf(b, sizeof(b), "{\"ext\":%d,\"data\":", o->via.ext.type);
+		puts0(out, b);
 		base64(out, (const uint8_t *)o->via.ext.ptr, o->via.ext.size);
-		fputc_unlocked('}', out);
+		putc1(out, '}');
 		break;
 	case MSGPACK_OBJECT_ARRAY:
-		fputc_unlocked('[', out);
+		putc1(out, '[');
 		for (i = 0; i < o->via.array.size; i++) {
 			if (i)
-				fputc_unlocked(',', out);
+				putc1(out, ',');
 			value(out, &o->via.array.ptr[i]);
 		}
-		fputc_unlocked(']', out);
+		putc1(out, ']');
 		break;
 	case MSGPACK_OBJECT_MAP:
-		fputc_unlocked('{', out);
+		putc1(out, '{');
 		for (i = 0; i < o->via.map.size; i++) {
 			if (i)
-				fputc_unlocked(',', out);
+				putc1(out, ',');
 			key(out, &o->via.map.ptr[i].key);
-			fputc_unlocked(':', out);
+			putc1(out, ':');
 			value(out, &o->via.map.ptr[i].val);
 		}
-		fputc_unlocked('}', out);
+		putc1(out, '}');
 		break;
 	}
 }
 
 int
-cat_json_line(FILE *out, const msgpack_object *o)
+cat_json_line(struct cat *c, FILE *out, const msgpack_object *o)
 {
-	value(out, o);
-	fputc_unlocked('\n', out);
-	return ferror(out) ? -1 : 0;
+	c->n = 0;
+	value(c, o);
+	putc1(c, '\n');
+	if (c->oom) {
+		c->oom = 0;
+		errno = ENOMEM;
+		return -1;
+	}
+	return fwrite_unlocked(c->p, 1, c->n, out) == c->n ? 0 : -1;
+}
+
+void
+cat_release(struct cat *c)
+{
+	free(c->p);
+	*c = (struct cat)CAT_INIT;
 }

@@ -13,7 +13,16 @@
 
 #include <msgpack.h>
 
-/* Writes the object and a newline.  0, or -1 on a write error. */
-int cat_json_line(FILE *out, const msgpack_object *o);
+/* Line buffer, reused across frames so a frame costs one fwrite. */
+struct cat {
+	char *p;
+	size_t n, cap;
+	int oom;
+};
+#define CAT_INIT { 0 }
+
+/* Writes the object and a newline.  0, or -1 (ENOMEM or write error). */
+int cat_json_line(struct cat *c, FILE *out, const msgpack_object *o);
+void cat_release(struct cat *c);
 
 #endif

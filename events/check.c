@@ -234,8 +234,8 @@ check_feed(struct check *c, uint64_t f, const struct event *ev)
 	char id[512];
 
 	c->nframes = f + 1;
-	free(c->incomplete);
-	c->incomplete = NULL;
+	if (c->files_only && ev->kind > EVENT_FILE_COMPLETED)
+		return 0;
 	switch (ev->kind) {
 	case EVENT_FILE_DISCOVERED:
 	case EVENT_FILE_DISPATCHED:

@@ -43,6 +43,7 @@ struct check {
 	size_t nv, cap;
 	size_t max_violations;  /* 0 = unlimited; further ones only counted */
 	uint64_t dropped;
+	bool files_only;        /* track completeness only (cheap) */
 	const char **incomplete;  /* scratch for check_incomplete */
 };
 

@@ -13,6 +13,7 @@ coverage_init(struct coverage *c, const char *by)
 	memset(c, 0, sizeof(*c));
 	check_init(&c->chk);
 	c->chk.max_violations = 1;  /* only completeness matters here */
+	c->chk.files_only = true;
 	return (c->by = strdup(by)) ? 0 : -1;
 }
 

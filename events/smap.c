@@ -13,24 +13,28 @@ hash(const char *k, size_t n)
 
 	while (n-- > 0)
 		h = (h ^ (uint8_t)*k++) * 1099511628211ull;
-	return h;
+	/* FNV's low bits are weak for keys sharing long prefixes: mix them. */
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ull;
+	return h ^ (h >> 32);
 }
 
 static size_t *
-find(const struct smap *m, const char *key, size_t klen)
+find(const struct smap *m, const char *key, size_t klen, uint64_t h)
 {
 	size_t i, *s;
 	const struct smap_ent *e;
 
 	if (m->nslots == 0)
 		return NULL;
-	i = hash(key, klen) & (m->nslots - 1);
+	i = h & (m->nslots - 1);
 	for (;;) {
 		s = &m->slots[i];
 		if (*s == 0)
 			return s;
 		e = &m->ents[*s - 1];
-		if (e->klen == klen && memcmp(e->key, key, klen) == 0)
+		if (e->hash == h && e->klen == klen &&
+		    memcmp(e->key, key, klen) == 0)
 			return s;
 		i = (i + 1) & (m->nslots - 1);
 	}
@@ -39,7 +43,7 @@ find(const struct smap *m, const char *key, size_t klen)
 void *
 smap_get(const struct smap *m, const char *key, size_t klen)
 {
-	size_t *s = find(m, key, klen);
+	size_t *s = find(m, key, klen, hash(key, klen));
 
 	return s && *s ? m->ents[*s - 1].val : NULL;
 }
@@ -53,7 +57,7 @@ rehash(struct smap *m)
 	if (!slots)
 		return -1;
 	for (i = 0; i < m->n; i++) {
-		j = hash(m->ents[i].key, m->ents[i].klen) & (ns - 1);
+		j = m->ents[i].hash & (ns - 1);
 		while (slots[j])
 			j = (j + 1) & (ns - 1);
 		slots[j] = i + 1;
@@ -69,12 +73,13 @@ smap_put(struct smap *m, const char *key, size_t klen, int *created)
 {
 	size_t *s;
 	struct smap_ent *e;
+	uint64_t h = hash(key, klen);
 
 	if (created)
 		*created = 0;
 	if ((m->n + 1) * 2 > m->nslots && rehash(m) < 0)
 		return NULL;
-	s = find(m, key, klen);
+	s = find(m, key, klen, h);
 	if (*s)
 		return &m->ents[*s - 1];
 	if (m->n == m->cap) {
@@ -93,6 +98,7 @@ smap_put(struct smap *m, const char *key, size_t klen, int *created)
 	memcpy(e->key, key, klen);
 	e->key[klen] = '\0';
 	e->klen = klen;
+	e->hash = h;
 	e->val = NULL;
 	*s = ++m->n;
 	if (created)

@@ -8,10 +8,12 @@
 #define PROVIUM_SMAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct smap_ent {
 	char *key;
 	size_t klen;
+	uint64_t hash;
 	void *val;
 };
 
