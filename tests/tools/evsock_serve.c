@@ -92,6 +92,8 @@ main(int argc, char **argv)
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				evsock_close(s);
+				evread_release(&r);
+				close(fd);
 				return 128 + (int)si.ssi_signo;
 			}
 		}
