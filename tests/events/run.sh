@@ -206,6 +206,27 @@ exitcode 1 $SERVE "$S" "$T/good.msgpack" 2>"$T/err"
 grep -q "exists and is not a socket; refusing to replace it" "$T/err" || fail "non-socket replaced"
 rm -f "$S"
 
+echo "== a real run (provium --vmm local): --save-events, --events-stdout"
+if [ -x "${PROVIUM:-}" ] && "$PROVIUM" --help 2>&1 | grep -q -- '--vmm'; then
+	mkdir -p "$T/real"
+	cat >"$T/real/a.test.lua" <<'LUA'
+test("one", {spec = "1.1"}, function(t) end)
+test("two", {spec = {"1.2", "2.1"}}, function(t) error("boom") end)
+test("three", {skip = "later", spec = "2"}, function(t) end)
+LUA
+	echo 'test("b1", {spec = "3.1"}, function(t) end)' >"$T/real/b.test.lua"
+	(cd "$T/real" && exitcode 1 timeout 120 "$PROVIUM" --vmm local --save-events ev.msgpack . >/dev/null 2>&1)
+	$EV check "$T/real/ev.msgpack" | grep -q '^events check: ok: .* 2 files, complete run$' || fail "real run does not pass events check"
+	$COV --from "$T/real/ev.msgpack" >"$T/real/cov"
+	same expected/coverage-real.txt "$T/real/cov"
+	(cd "$T/real" && timeout 120 "$PROVIUM" --vmm local --events-stdout . 2>/dev/null | $COV --from - >"$T/real/cov2") || true
+	same expected/coverage-real.txt "$T/real/cov2"
+	$EV junit "$T/real/ev.msgpack" "$T/real/j.xml"
+	grep -q '<failure message="a.test.lua:2: boom"' "$T/real/j.xml" || fail "real junit"
+else
+	echo "SKIP: \$PROVIUM has no --vmm (supervisor not built)"
+fi
+
 echo "== HTML report in headless Chromium"
 $COV --from "$T/good.msgpack" --html "$T/cov.html" >/dev/null
 grep -q '<details class=fail open><summary>net/ping.test.lua :: ping floods' "$T/cov.html" || fail "failing test missing"
