@@ -25,6 +25,9 @@ struct cli_opts {
 	const char *filter;
 	const char *config;         /* NULL = runner default */
 	const char *save_events;
+	const char *events_socket;
+	const char *junit;
+	bool coverage;
 	bool events_stdout;
 	bool json;
 	bool verbose;
