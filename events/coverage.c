@@ -75,6 +75,33 @@ keys_of(const struct coverage *c, const struct event *ev,
 	return v->u.arr.n;
 }
 
+/*
+ * A bucket name as text: the renderers work on C strings, so a NUL byte
+ * in a meta value (valid UTF-8, a Lua string may hold one) is written
+ * "\\0"; it used to make a key the text lookup could not find again
+ * (provium-coverage crashed; found by tests/fuzz/fuzz_coverage).
+ */
+static char *
+key_text(const struct meta_value *k)
+{
+	const char *p = k->u.s.p;
+	size_t n = k->u.s.n, i, o = 0;
+	char *s = malloc(2 * n + 1);
+
+	if (!s)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\0') {
+			s[o++] = '\\';
+			s[o++] = '0';
+		} else {
+			s[o++] = p[i];
+		}
+	}
+	s[o] = '\0';
+	return s;
+}
+
 static int
 keep_fail(struct coverage *c, const struct event *ev,
     const struct meta_value *keys, size_t nkeys)
@@ -109,7 +136,8 @@ keep_fail(struct coverage *c, const struct event *ev,
 	if (!f->path || !f->name || !f->reason || !f->excerpt || !f->buckets)
 		return -1;
 	for (i = 0; i < nkeys; i++)
-		if (!(f->buckets[i] = strdup(keys == NULL ? "" : keys[i].u.s.p)))
+		if (!(f->buckets[i] = keys == NULL ? strdup("") :
+		    key_text(&keys[i])))
 			return -1;
 	return 0;
 }
@@ -134,7 +162,10 @@ coverage_feed(struct coverage *c, const struct event *ev)
 	if (n == 0)
 		bump(&c->unset, ev->kind);
 	for (i = 0; i < n; i++) {
-		e = smap_put(&c->buckets, keys[i].u.s.p, keys[i].u.s.n, NULL);
+		char *k = key_text(&keys[i]);
+
+		e = k ? smap_put(&c->buckets, k, strlen(k), NULL) : NULL;
+		free(k);
 		if (!e)
 			return -1;
 		if (!e->val && !(e->val = calloc(1, sizeof(struct coverage_counts))))

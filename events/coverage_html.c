@@ -147,6 +147,10 @@ rows_of(const struct coverage *c, size_t *nrows)
 			r[i].depth += *p == '.';
 	}
 	smap_clear(&idx);
+	/* No bucket at all is an empty report, not out of memory (and
+	 * qsort must not get NULL; found by tests/fuzz/fuzz_coverage). */
+	if (!r && !(r = calloc(1, sizeof(*r))))
+		return NULL;
 	qsort(r, n, sizeof(*r), rowcmp);
 	*nrows = n;
 	return r;

@@ -4,10 +4,13 @@
  * also kept in tests/fuzz/corpus/<target>/regress-*).
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "events/coverage.h"
 #include "supervisor/scan.h"
+#include "evtest.h"
 
 /* A literal with a NUL byte was cut by strndup into a name that then
  * duplicated another ref: refs with a NUL are not reported at all. */
@@ -27,6 +30,60 @@ START_TEST(scan_nul_in_ref)
 }
 END_TEST
 
+/* Output of a coverage renderer as a malloc'd string. */
+static char *
+render(const struct coverage *c, int (*fn)(const struct coverage *, FILE *))
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	ck_assert_int_eq(fn(c, f), 0);
+	fclose(f);
+	return buf;
+}
+
+/* A meta value with a NUL byte made a bucket the renderers could not
+ * look up again: provium-coverage crashed on a valid stream.  Now it is
+ * the bucket `a\0b`. */
+START_TEST(coverage_nul_in_bucket)
+{
+	struct coverage c;
+	struct event e = ev_mk(EVENT_TEST_FAILED, "a.test.lua", "t1");
+	char *text;
+
+	ev_spec(&e, "x");
+	free(e.meta.u.map.e[0].val.u.s.p);
+	e.meta.u.map.e[0].val.u.s.p = malloc(3);
+	memcpy(e.meta.u.map.e[0].val.u.s.p, "a\0b", 3);
+	e.meta.u.map.e[0].val.u.s.n = 3;
+	ck_assert_int_eq(coverage_init(&c, "spec"), 0);
+	ck_assert_int_eq(coverage_feed(&c, &e), 0);
+	text = render(&c, coverage_text);
+	ck_assert_ptr_nonnull(strstr(text, "  a\\0b: 1 tests (0 passed, 1 failed, 0 skipped)\n"));
+	free(text);
+	free(render(&c, coverage_json));
+	free(render(&c, coverage_html));
+	coverage_release(&c);
+	event_clear(&e);
+}
+END_TEST
+
+/* No bucket at all: the HTML report is an empty report, not an error
+ * (qsort got NULL). */
+START_TEST(coverage_html_no_buckets)
+{
+	struct coverage c;
+	char *html;
+
+	ck_assert_int_eq(coverage_init(&c, "spec"), 0);
+	html = render(&c, coverage_html);
+	ck_assert_ptr_nonnull(strstr(html, "</html>"));
+	free(html);
+	coverage_release(&c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -36,6 +93,8 @@ main(void)
 	int failed;
 
 	tcase_add_test(tc, scan_nul_in_ref);
+	tcase_add_test(tc, coverage_nul_in_bucket);
+	tcase_add_test(tc, coverage_html_no_buckets);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
