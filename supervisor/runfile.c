@@ -188,17 +188,30 @@ take_log(struct hctx *h, struct rf_test *t)
 		return perr(h, "test result needs an array `log`");
 	if (a->type != MSGPACK_OBJECT_ARRAY)
 		return perr(h, "`log` must be an array of strings");
+	size_t bytes = 0;
+
 	if (a->via.array.size == 0)
 		return 0;
-	if ((t->log = calloc(a->via.array.size, sizeof(char *))) == NULL)
-		return perr(h, "out of memory");
 	for (i = 0; i < a->via.array.size; i++) {
 		if (a->via.array.ptr[i].type != MSGPACK_OBJECT_STR)
 			return perr(h, "`log` must be an array of strings");
+		bytes += a->via.array.ptr[i].via.str.size + sizeof(char *);
+	}
+	if (h->rf->log_kept + bytes > RF_LOG_KEEP_MAX) {
+		if ((t->log = calloc(1, sizeof(char *))) == NULL ||
+		    (t->log[0] = strdup(RF_LOG_DROPPED)) == NULL)
+			return perr(h, "out of memory");
+		t->nlog = 1;
+		return 0;
+	}
+	if ((t->log = calloc(a->via.array.size, sizeof(char *))) == NULL)
+		return perr(h, "out of memory");
+	for (i = 0; i < a->via.array.size; i++) {
 		if ((t->log[i] = mp_obj_strdup(&a->via.array.ptr[i])) == NULL)
 			return perr(h, "out of memory");
 		t->nlog = i + 1;
 	}
+	h->rf->log_kept += bytes;
 	return 0;
 }
 

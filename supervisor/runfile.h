@@ -48,6 +48,15 @@ struct rf_test {
 	size_t nlog;
 };
 
+/*
+ * t:log lines are kept for the file's report (the JSON renderer prints
+ * them); a runner caps each test at 1 MiB, this caps the file, so a file
+ * of many chatty tests cannot hold the supervisor's memory.  Past it a
+ * test's log is the one line RF_LOG_DROPPED.
+ */
+#define RF_LOG_KEEP_MAX (16u << 20)
+#define RF_LOG_DROPPED  "(log not kept: this file's logs passed 16 MiB)"
+
 struct rf_vm { uint32_t cid; char *vm_name; int64_t started; };
 struct rf_build { char *path; int64_t started; };
 
@@ -68,6 +77,7 @@ struct runfile {
 	struct rf_build *builds;
 	size_t nbuilds;
 	uint32_t npassed, nfailed, nskipped;
+	size_t log_kept;                /* bytes of t:log lines held, all tests */
 };
 
 enum rf_request { RF_REQ_CLAIM, RF_REQ_RESERVE, RF_REQ_RELEASE };

@@ -67,5 +67,34 @@ rm provium.toml; mkdir provium.toml
 echo 'provium: provium.toml: is a directory, not a TOML file (check --config)' >"$work/want4"
 check toml-dir "$work/want4" "$work/err4"
 
+# Chatty tests: 200 tests x 1 MiB of t:log.  The supervisor keeps 16 MiB
+# of a file's logs for its report (RF_LOG_KEEP_MAX), then a marker, so its
+# peak RSS stays flat (it grew by the full 200 MiB before).
+mkdir "$work/flood" && cd "$work/flood" || exit 1
+cat >flood.test.lua <<'LUA'
+local kib = string.rep("x", 1000)
+for i = 1, 200 do
+  test("t" .. i, function(t) for j = 1, 1000 do t:log(kib) end end)
+end
+LUA
+/usr/bin/time -f "%M" -o "$work/rss" "$PROVIUM" --vmm local --json . \
+	>"$work/flood.json" 2>"$work/flood.err" ||
+	{ echo "FAIL flood: provium failed"; cat "$work/flood.err"; fail=1; }
+/usr/bin/python3 - "$work/flood.json" <<'PY' >"$work/flood.out"
+import json, sys
+t = json.loads(open(sys.argv[1]).readline())["tests"]
+kept = [len(x["log"]) for x in t if len(x["log"]) == 1000]
+print(len(t), "tests;", len(kept), "logs kept whole; last:", t[-1]["log"])
+PY
+cat >"$work/flood.want" <<'OUT'
+200 tests; 16 logs kept whole; last: ["(log not kept: this file's logs passed 16 MiB)"]
+OUT
+check flood "$work/flood.want" "$work/flood.out"
+rss=$(cat "$work/rss")
+echo "flood: supervisor peak RSS ${rss} KiB for 200 MiB of t:log"
+if [ "${SAN:-0}" = 0 ] && [ "$rss" -gt 131072 ]; then
+	echo "FAIL flood: peak RSS ${rss} KiB over 128 MiB"; fail=1
+fi
+
 [ $fail -eq 0 ] && echo "faults suite: ok"
 exit $fail
