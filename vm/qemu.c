@@ -190,6 +190,7 @@ static int pick_accel(enum accel_mode *m, char **err)
 /* ---- scratch dir ---- */
 
 static void rm_flat_dir(int parent, const char *name);
+static void sweep_stale(const char *root);
 
 static void rm_scratch(struct qemu_vm *v)
 {
@@ -243,6 +244,16 @@ static int pid_dead(pid_t pid)
  * QEMU itself died with them) are removed by the next boot: each dir's
  * "owner" file holds the pid of the process that made it.
  */
+void qemu_sweep_stale(void)
+{
+	char *err = NULL, *root = overlay_scratch_root(&err);
+
+	free(err);
+	if (root != NULL)
+		sweep_stale(root);
+	free(root);
+}
+
 static void sweep_stale(const char *root)
 {
 	int rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -433,7 +444,8 @@ static int q_boot_check(struct vmm_vm *vm, char **why)
 {
 	struct qemu_vm *v = qvm(vm);
 	if (reap(v, 0)) {
-		*why = exit_text(v);
+		/* panic=-1 + -no-reboot: a panic is also why QEMU exited */
+		*why = scan_panic(v) ? strdup("guest kernel panic") : exit_text(v);
 		return 1;
 	}
 	if (scan_panic(v)) {
@@ -454,10 +466,10 @@ static char *q_boot_failed(struct vmm_vm *vm, const char *why)
 	 * A dying QEMU closes its sockets before it can be reaped: give it a
 	 * moment, so "agent channel closed" comes with the real cause.
 	 */
-	if (wait_exit(v, 200))
-		state = exit_text(v);
-	else if (scan_panic(v))
+	if (scan_panic(v))
 		state = strdup("guest kernel panic");
+	else if (wait_exit(v, 200))
+		state = exit_text(v);
 	if (read_tail(v, "console.log", VMM_CONSOLE_EXCERPT, &con, &clen) < 0)
 		con = NULL;
 	if (v->reaped && read_tail(v, "qemu.stderr", 1024, &qerr, &qlen) < 0)

@@ -106,4 +106,12 @@ int vmm_snapshot(struct vmm_vm *vm, const char *path, char **err);
  */
 void vmm_destroy(struct vmm_vm *vm, unsigned grace_ms);
 
+/*
+ * Removes the scratch directories of VMs whose runner is gone (a SIGKILLed
+ * runner never reaches vmm_destroy).  Safe while other runners run: each
+ * directory names its owner's pid.  The supervisor calls it after a runner
+ * dies and at the end of the run.
+ */
+void vmm_sweep_stale(void);
+
 #endif
