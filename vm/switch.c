@@ -92,6 +92,7 @@ struct sw {
 	char name[SW_NAME_MAX];
 	uint64_t seed;
 	struct sw_core *core;
+	uint8_t *reply;            /* body of the last reply */
 };
 
 static char *
@@ -833,12 +834,12 @@ ctl_read(struct sw_core *c)
 		body = frame_reader_take(&c->ctl_rd, &len);
 		msgpack_sbuffer_init(&sb);
 		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-		if (frame_decode(body, len, &u, &m) == FRAME_OK) {
+		msgpack_unpacked_init(&u);
+		if (frame_decode(body, len, &u, &m) == FRAME_OK)
 			ctl_handle(c, m, &pk);
-			msgpack_unpacked_destroy(&u);
-		} else {
+		else
 			reply_start(&pk, 0, "malformed switch request");
-		}
+		msgpack_unpacked_destroy(&u);
 		free(body);
 		rc = frame_write_sbuf(c->ctl, &sb, CTL_MAX);
 		msgpack_sbuffer_destroy(&sb);
@@ -964,9 +965,13 @@ ctl_call(struct sw *sw, msgpack_sbuffer *sb, msgpack_unpacked *u,
 		    sw->name, frame_strerror(rc));
 		return -1;
 	}
+	msgpack_unpacked_init(u);
+	/* The decoded reply points into body: keep it until the next call. */
+	free(sw->reply);
+	sw->reply = body;
 	rc = frame_decode(body, len, u, out);
-	free(body);
 	if (rc != FRAME_OK) {
+		msgpack_unpacked_destroy(u);
 		*err = fmt_err("bridge `%s`: bad switch reply", sw->name);
 		return -1;
 	}
@@ -1079,6 +1084,7 @@ sw_stop(struct sw *sw)
 	close(sw->ctl);
 	pthread_join(sw->th, NULL);
 	core_free(sw->core);
+	free(sw->reply);
 	free(sw);
 }
 
