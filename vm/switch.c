@@ -31,7 +31,9 @@
 #define CTL_MAX        65536u
 #define MAC_TABLE      1024u
 #define MAX_RULES      1024u
-#define READS_PER_POLL 64
+#define READS_PER_POLL 8
+/* One read takes many frames: QEMU writes them back to back. */
+#define IN_CAP         (4 + SW_FRAME_MAX + 65536)
 
 struct port {
 	bool used;
@@ -41,7 +43,8 @@ struct port {
 	int lfd, fd;
 	uint32_t gen;              /* bumped on every (dis)connect */
 	bool link_up;
-	struct frame_reader rd;
+	uint8_t *in;               /* IN_CAP while connected */
+	size_t in_len;
 	uint8_t *out;
 	size_t out_len, out_off, out_cap;
 	uint64_t rng;
@@ -201,7 +204,9 @@ port_disconnect(struct sw_core *c, unsigned p)
 		close(pt->fd);
 	pt->fd = -1;
 	pt->gen++;
-	frame_reader_clear(&pt->rd);
+	free(pt->in);
+	pt->in = NULL;
+	pt->in_len = 0;
 	pt->out_len = pt->out_off = 0;
 	forget_port_macs(c, p);
 }
@@ -275,7 +280,6 @@ port_add(struct sw_core *c, const char *name, char **err)
 	pt->fd = -1;
 	pt->link_up = true;
 	snprintf(pt->name, sizeof pt->name, "%s", name);
-	pt->rd = (struct frame_reader)FRAME_READER_INIT(SW_FRAME_MAX);
 	pt->rng = c->seed ^ sw_fnv1a64(name, strlen(name), SW_FNV_OFFSET);
 	memset(&pt->c, 0, sizeof pt->c);
 	return (int)idx;
@@ -346,7 +350,15 @@ port_emit(struct sw_core *c, unsigned p, const uint8_t *data, size_t len)
 	pt->out_len += 4 + len;
 	pt->c.rx_packets++;
 	pt->c.rx_bytes += len;
-	port_flush(c, p);
+	/* Sent by flush_all() at the end of this poll round, in one go. */
+}
+
+static void
+flush_all(struct sw_core *c)
+{
+	for (unsigned i = 0; i < SW_MAX_PORTS; i++)
+		if (c->ports[i].used && c->ports[i].out_len > c->ports[i].out_off)
+			port_flush(c, i);
 }
 
 /* ---- delay queue (binary min-heap on (due, seq)) --------------------- */
@@ -635,21 +647,39 @@ port_read(struct sw_core *c, unsigned p)
 	struct port *pt = &c->ports[p];
 
 	for (int i = 0; i < READS_PER_POLL && pt->fd >= 0; i++) {
-		int rc = frame_reader_read(&pt->rd, pt->fd);
-		uint8_t *body;
-		size_t len;
+		size_t space = IN_CAP - pt->in_len, off = 0;
+		ssize_t n = read(pt->fd, pt->in + pt->in_len, space);
 
-		if (rc == FRAME_AGAIN)
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
-		if (rc != FRAME_OK) {
-			if (rc != FRAME_EOF)
-				pt->c.errors++;
+		if (n <= 0) {
+			if (n < 0 || pt->in_len > 0)
+				pt->c.errors++;   /* error, or EOF inside a frame */
 			port_disconnect(c, p);
 			return;
 		}
-		body = frame_reader_take(&pt->rd, &len);
-		ingress(c, p, body, len);
-		free(body);
+		pt->in_len += (size_t)n;
+		while (pt->in_len - off >= 4) {
+			const uint8_t *h = pt->in + off;
+			uint32_t len = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 |
+			    (uint32_t)h[2] << 8 | h[3];
+
+			if (len > SW_FRAME_MAX) {
+				pt->c.errors++;
+				port_disconnect(c, p);
+				return;
+			}
+			if (pt->in_len - off - 4 < len)
+				break;
+			ingress(c, p, h + 4, len);
+			off += 4 + (size_t)len;
+		}
+		memmove(pt->in, pt->in + off, pt->in_len - off);
+		pt->in_len -= off;
+		if ((size_t)n < space)
+			return;   /* drained for now */
 	}
 }
 
@@ -663,6 +693,10 @@ port_accept(struct sw_core *c, unsigned p)
 		return;
 	/* A new QEMU (restored snapshot, reconnect) replaces the old one. */
 	port_disconnect(c, p);
+	if (!(pt->in = malloc(IN_CAP))) {
+		close(fd);
+		return;
+	}
 	pt->fd = fd;
 }
 
@@ -937,6 +971,7 @@ sw_thread(void *arg)
 					port_read(c, p);
 			}
 		}
+		flush_all(c);
 	}
 	return NULL;
 }

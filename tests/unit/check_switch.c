@@ -596,6 +596,20 @@ START_TEST(reconnect_and_runts)
 	ep_connect(sw, &b);
 	send_frame(&a, BCAST, 7, 60);
 	ck_assert_int_eq(recv_frame(&b, 1000, NULL, NULL), 7);
+	/* A length beyond SW_FRAME_MAX: counted, and the peer is dropped. */
+	{
+		uint8_t big[4] = { 0, 1, 0x11, 0x70 };   /* 70000 */
+
+		ck_assert_int_eq(write(b.fd, big, 4), 4);
+		for (int i = 0; i < 1000; i++) {
+			ck_assert_int_eq(sw_counters(sw, "b", &k, &err), 0);
+			if (!k.connected)
+				break;
+			usleep(1000);
+		}
+		ck_assert(!k.connected);
+		ck_assert_uint_eq(k.errors, 1);
+	}
 	sw_stop(sw);
 	close(a.fd);
 	close(b.fd);
