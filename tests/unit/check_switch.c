@@ -64,19 +64,20 @@ start(const char *name, uint64_t seed)
 	return sw;
 }
 
+/* Waits until the port's connected flag is want; its counters in *c. */
 static void
-wait_connected(struct sw *sw, const char *name)
+wait_link(struct sw *sw, const char *name, bool want, struct sw_counters *c)
 {
-	struct sw_counters c;
 	char *err = NULL;
 
 	for (int i = 0; i < 2000; i++) {
-		ck_assert_int_eq(sw_counters(sw, name, &c, &err), 0);
-		if (c.connected)
+		ck_assert_int_eq(sw_counters(sw, name, c, &err), 0);
+		if (c->connected == want)
 			return;
 		usleep(1000);
 	}
-	ck_abort_msg("port %s never connected", name);
+	ck_abort_msg("port %s never %s", name, want ? "connected" :
+	    "disconnected");
 }
 
 static void
@@ -88,7 +89,9 @@ ep_connect(struct sw *sw, struct ep *e)
 	e->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(e->fd, 0);
 	ck_assert_int_eq(connect(e->fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	wait_connected(sw, e->name);
+	struct sw_counters c;
+
+	wait_link(sw, e->name, true, &c);
 }
 
 static void
@@ -586,13 +589,7 @@ START_TEST(reconnect_and_runts)
 	expect_none(&b);
 	/* A new QEMU (restored snapshot) connects to the same socket. */
 	close(b.fd);
-	for (int i = 0; i < 1000; i++) {
-		ck_assert_int_eq(sw_counters(sw, "b", &k, &err), 0);
-		if (!k.connected)
-			break;
-		usleep(1000);
-	}
-	ck_assert(!k.connected);
+	wait_link(sw, "b", false, &k);
 	ep_connect(sw, &b);
 	send_frame(&a, BCAST, 7, 60);
 	ck_assert_int_eq(recv_frame(&b, 1000, NULL, NULL), 7);
@@ -601,13 +598,7 @@ START_TEST(reconnect_and_runts)
 		uint8_t big[4] = { 0, 1, 0x11, 0x70 };   /* 70000 */
 
 		ck_assert_int_eq(write(b.fd, big, 4), 4);
-		for (int i = 0; i < 1000; i++) {
-			ck_assert_int_eq(sw_counters(sw, "b", &k, &err), 0);
-			if (!k.connected)
-				break;
-			usleep(1000);
-		}
-		ck_assert(!k.connected);
+		wait_link(sw, "b", false, &k);
 		ck_assert_uint_eq(k.errors, 1);
 	}
 	sw_stop(sw);
