@@ -187,12 +187,28 @@ mac_in_use(const struct sw_core *c, const uint8_t mac[6])
 	return false;
 }
 
+static struct mac_entry *mac_slot(struct sw_core *c, const uint8_t mac[6],
+    bool create);
+
+/*
+ * Open addressing: a hole in a probe chain would hide the entries after
+ * it, so the table is rebuilt without the port's entries (disconnects are
+ * rare; the table is small).
+ */
 static void
 forget_port_macs(struct sw_core *c, unsigned p)
 {
-	for (unsigned i = 0; i < MAC_TABLE; i++)
-		if (c->macs[i].used && c->macs[i].port == p)
-			c->macs[i].used = false;
+	struct mac_entry old[MAC_TABLE];
+
+	memcpy(old, c->macs, sizeof old);
+	memset(c->macs, 0, sizeof c->macs);
+	for (unsigned i = 0; i < MAC_TABLE; i++) {
+		struct mac_entry *m;
+
+		if (old[i].used && old[i].port != p &&
+		    (m = mac_slot(c, old[i].mac, true)))
+			*m = old[i];
+	}
 }
 
 static void

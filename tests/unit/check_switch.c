@@ -316,6 +316,56 @@ START_TEST(learning_and_flooding)
 }
 END_TEST
 
+START_TEST(learning_survives_a_neighbour_leaving)
+{
+	struct sw *sw = start("lan", 1);
+	struct ep x, y, c, d;
+	uint8_t mx[6] = { 0x52, 0x54, 0, 0, 0, 0 }, my[6];
+	uint64_t slot;
+
+	/* Two MACs in the same slot of the switch's 1024-entry table. */
+	slot = sw_fnv1a64(mx, 6, SW_FNV_OFFSET) % 1024;
+	memcpy(my, mx, 6);
+	for (unsigned i = 1; i < 65536; i++) {
+		my[4] = (uint8_t)(i >> 8);
+		my[5] = (uint8_t)i;
+		if (sw_fnv1a64(my, 6, SW_FNV_OFFSET) % 1024 == slot)
+			break;
+	}
+	ck_assert(memcmp(mx, my, 6) != 0);
+	ep_add(sw, &y, "y");
+	ep_add(sw, &x, "x");
+	ep_add(sw, &c, "c");
+	ep_add(sw, &d, "d");
+	memcpy(y.mac, my, 6);
+	memcpy(x.mac, mx, 6);
+	send_frame(&y, BCAST, 1, 60);   /* y first: x's entry probes past it */
+	wait_tx(sw, &y, 1);
+	send_frame(&x, BCAST, 2, 60);
+	wait_tx(sw, &x, 1);
+	ck_assert_int_eq(recv_frame(&d, 1000, NULL, NULL), 1);
+	ck_assert_int_eq(recv_frame(&d, 1000, NULL, NULL), 2);
+	ck_assert_int_eq(recv_frame(&c, 1000, NULL, NULL), 1);
+	ck_assert_int_eq(recv_frame(&c, 1000, NULL, NULL), 2);
+	ck_assert_int_eq(recv_frame(&x, 1000, NULL, NULL), 1);
+	close(y.fd);
+	{
+		struct sw_counters k;
+
+		wait_link(sw, "y", false, &k);
+	}
+	/* x is still known: c's frame to x reaches x only, no flood to d. */
+	send_frame(&c, x.mac, 3, 60);
+	ck_assert_int_eq(recv_frame(&x, 1000, NULL, NULL), 3);
+	wait_tx(sw, &c, 1);
+	expect_none(&d);
+	sw_stop(sw);
+	close(x.fd);
+	close(c.fd);
+	close(d.fd);
+}
+END_TEST
+
 START_TEST(partitions)
 {
 	struct sw *sw = start("lan", 1);
@@ -619,6 +669,7 @@ switch_suite(void)
 	tcase_add_test(tc, mac_collision_resolved);
 	tcase_add_test(tc, port_errors);
 	tcase_add_test(tc, learning_and_flooding);
+	tcase_add_test(tc, learning_survives_a_neighbour_leaving);
 	tcase_add_test(tc, partitions);
 	tcase_add_test(tc, latency);
 	tcase_add_test(tc, drop_rate_seeded);
