@@ -54,7 +54,7 @@ struct port {
 struct rule {
 	char from[SW_NAME_MAX], to[SW_NAME_MAX];
 	struct sw_rule r;
-	uint64_t next_free_ns;     /* shaper: when the "link" is idle again */
+	uint64_t tat_ns;           /* shaper: theoretical arrival time */
 };
 
 struct pending {
@@ -512,7 +512,7 @@ rule_set(struct sw_core *c, const char *from, const char *to,
 		snprintf(ru->to, sizeof ru->to, "%s", to);
 	}
 	if (ru->r.bps != r->bps)
-		ru->next_free_ns = 0;
+		ru->tat_ns = 0;
 	ru->r = *r;
 	return 0;
 }
@@ -576,16 +576,24 @@ deliver(struct sw_core *c, unsigned s, unsigned d, const uint8_t *data,
 		return;
 	}
 	if (shaper) {
-		/* Only the Ethernet frame counts, as on a wire. */
-		uint64_t tx = (uint64_t)len * 8u * 1000000000ull / shaper->r.bps;
-		uint64_t start = shaper->next_free_ns > now ? shaper->next_free_ns : now;
+		/*
+		 * Token bucket as GCRA: tat is when the bucket would be full
+		 * again; a frame may leave up to the burst's worth of time
+		 * before it.  Only the Ethernet frame counts, as on a wire.
+		 */
+		uint64_t bps = shaper->r.bps;
+		uint64_t tx = (uint64_t)len * 8u * 1000000000ull / bps;
+		uint64_t burst = bps / 800 > 1500 ? bps / 800 : 1500;
+		uint64_t tau = burst * 8u * 1000000000ull / bps;
+		uint64_t tat = shaper->tat_ns > now ? shaper->tat_ns : now;
+		uint64_t leave = tat > now + tau ? tat - tau : now;
 
-		if (start - now > SW_SHAPER_MAX_NS) {
+		if (leave - now > SW_SHAPER_MAX_NS) {
 			src->c.dropped++;
 			return;
 		}
-		shaper->next_free_ns = start + tx;
-		due = start + tx;
+		shaper->tat_ns = tat + tx;
+		due = leave;
 	}
 	due += (uint64_t)lat * 1000u;
 	if (due <= now && c->nheap == 0) {

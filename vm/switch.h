@@ -50,7 +50,9 @@ struct sw;
  * record whose endpoints match: it is blocked if any blocks, waits the
  * largest latency, is dropped with the largest probability, and is shaped
  * by the record with the smallest non-zero bps (whose shaper state is
- * shared by all pairs that record covers, like one link).
+ * shared by all pairs that record covers, like one link).  The shaper is
+ * a token bucket of max(bps/800, 1500) bytes (upstream's htb burst): a
+ * frame that would wait more than SW_SHAPER_MAX_NS is dropped instead.
  */
 struct sw_rule {
 	bool block;
