@@ -6,6 +6,7 @@
  * the Ethernet frame), exactly what `-netdev stream` would send.
  */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -43,14 +44,43 @@ ms_now(void)
 static void
 setup(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/ck-switch-XXXXXX");
+	const char *t = getenv("TMPDIR");
+
+	/* Port paths must fit sun_path. */
+	if (!t || !*t || strlen(t) > 40)
+		t = "/tmp";
+	snprintf(dir, sizeof dir, "%s/ck-switch-XXXXXX", t);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 
+static int
+dir_entries(bool remove)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL) {
+		char p[sizeof dir + sizeof de->d_name + 1];
+
+		if (de->d_name[0] == '.')
+			continue;
+		n++;
+		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+		if (remove)
+			unlink(p);
+	}
+	closedir(d);
+	return n;
+}
+
+/* Also after a failed test (its switch may still have sockets here). */
 static void
 teardown(void)
 {
-	ck_assert_int_eq(rmdir(dir), 0);   /* every socket was unlinked */
+	dir_entries(true);
+	rmdir(dir);
 }
 
 static struct sw *
@@ -309,7 +339,9 @@ START_TEST(learning_and_flooding)
 	ck_assert(k.connected);
 	ck_assert_int_eq(sw_counters(sw, "c", &k, &err), 0);
 	ck_assert_uint_eq(k.rx_packets, 2);
+	ck_assert_int_eq(dir_entries(false), 3);
 	sw_stop(sw);
+	ck_assert_int_eq(dir_entries(false), 0);   /* sockets unlinked */
 	close(a.fd);
 	close(b.fd);
 	close(c.fd);
