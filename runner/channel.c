@@ -148,7 +148,11 @@ await_answer(struct runner *r, const char *t, uint64_t id, char **err)
 		*err = str2("runner channel: unexpected message while "
 		    "waiting for `", ok, "`");
 	} else if (mp_obj_is_str(mp_get(m, "t"), ok)) {
+		uint64_t cid;
+
 		rc = 0;
+		r->last_cid = mp_get_u64(m, "cid", &cid) == 0 &&
+		    cid <= UINT32_MAX ? (uint32_t)cid : 0;
 	} else {
 		const msgpack_object *msg = mp_get(m, "message");
 
@@ -192,6 +196,12 @@ runner_request(struct runner *r, const char *t, uint64_t memory_bytes,
 	if (r->deadline_ns != 0)
 		r->deadline_ns += runner_now_ns() - t0;
 	return rc;
+}
+
+uint32_t
+runner_last_cid(struct runner *r)
+{
+	return r->last_cid;
 }
 
 int

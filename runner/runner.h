@@ -170,6 +170,13 @@ int runner_send(struct runner *r, const msgpack_sbuffer *sb);
 int runner_request(struct runner *r, const char *t, uint64_t memory_bytes,
     unsigned cpus, const char *what, char **err);
 /* `release` of an earlier reserve. */
+/*
+ * The first of the block of VM cids the supervisor handed out with the
+ * last `reserve_ok` (unique in the run, increasing from 100), or 0 when
+ * it sent none (e.g. a test harness standing in for the supervisor).
+ */
+uint32_t runner_last_cid(struct runner *r);
+
 int runner_release(struct runner *r, uint64_t memory_bytes, unsigned cpus);
 int64_t runner_deadline_ms(struct runner *r);
 void runner_raise_timeout(lua_State *L, struct runner *r);

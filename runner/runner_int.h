@@ -38,6 +38,7 @@ struct runner {
 	struct runner_filter filter;
 	char *path, *display, *dir, *vmm, *config, *accel;
 	uint64_t next_id;
+	uint32_t last_cid;             /* from the last reserve_ok, 0 if none */
 	bool channel_dead;
 
 	struct runner_test *tests;

@@ -35,8 +35,9 @@
 #define VMAPI_REPLY_MT   "provium.agent_reply"
 #define VMAPI_BATCH_MT   "provium.batch"
 
-/* The cid of a runner's n-th VM: 100 + pid * 1000 + n (n < 1000), unique
- * among concurrently running runners and readable back to the runner. */
+/* A VM's cid comes from the supervisor with its reservation (unique in the
+ * run, increasing from 100).  Without one (a stand-in supervisor), the
+ * runner's n-th VM gets 100 + pid * 1000 + n (n < 1000). */
 #define VMAPI_MAX_VMS_PER_RUNNER 1000u
 
 enum vmapi_state { VMAPI_CREATED, VMAPI_BOOTED, VMAPI_PAUSED,
@@ -59,6 +60,7 @@ struct vmapi_vm {
 	uint64_t res_memory;          /* held reservation (0 = none) */
 	unsigned res_cpus;
 	bool spawned;                 /* vm_spawned sent, vm_shutdown owed */
+	uint32_t cid_hint;            /* cid from lab:boot()'s joint reserve, or 0 */
 	bool prereserved;             /* lab:boot() holds res_* for it */
 	unsigned nfiles, nstreams;
 };

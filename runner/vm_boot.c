@@ -28,7 +28,9 @@ send_report(struct runner *r, struct vmapi_vm *vm, bool spawned,
 	mp_kv_str(&pk, "vm_name", vm->name);
 	if (spawned) {
 		mp_kv_str(&pk, "profile", vm->profile ? vm->profile : "");
-		mp_kv_u64(&pk, "memory_bytes", vm->memory);
+		/* what the guest got, not just what was declared */
+		mp_kv_u64(&pk, "memory_bytes", vm->memory ? vm->memory :
+		    VMM_DEFAULT_MEMORY);
 	}
 	mp_kv_u64(&pk, "cid", vm->cid);
 	if (!spawned)
@@ -217,6 +219,7 @@ vmapi_vm_boot(lua_State *L)
 	struct vmm_boot_opts o = { 0 };
 	enum vmm_backend be;
 	char what[300], *err = NULL, *msg;
+	uint32_t cid;
 	int64_t deadline;
 	int rc;
 
@@ -242,8 +245,11 @@ vmapi_vm_boot(lua_State *L)
 	o.cpus = vm->cpus ? vm->cpus : VMM_DEFAULT_CPUS;
 	o.profile = vmapi_resolve_profile(L, vm->name, vm->profile);
 	snprintf(what, sizeof(what), "vm `%s`", vm->name);
+	cid = 0;
 	if (vm->prereserved) {
 		vm->prereserved = false;   /* lab:boot() reserved for it */
+		cid = vm->cid_hint;
+		vm->cid_hint = 0;
 	} else if (runner_request(r, "reserve", o.memory_bytes +
 	    VMM_OVERHEAD_BYTES, o.cpus, what, &err) != 0) {
 		if (asprintf(&msg, "vm `%s`: boot refused: %s", vm->name,
@@ -251,10 +257,13 @@ vmapi_vm_boot(lua_State *L)
 			msg = NULL;
 		free(err);
 		vmapi_raise(L, msg);
+	} else {
+		cid = runner_last_cid(r);
 	}
 	vm->res_memory = o.memory_bytes + VMM_OVERHEAD_BYTES;
 	vm->res_cpus = o.cpus;
-	vm->cid = 100u + (uint32_t)getpid() * 1000u + ctx->nvms++;
+	vm->cid = cid ? cid : 100u + (uint32_t)getpid() * 1000u + ctx->nvms;
+	ctx->nvms++;
 	o.cid = vm->cid;
 	o.verbose = runner_opts(r)->verbose;
 

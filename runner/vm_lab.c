@@ -189,6 +189,7 @@ lab_boot(lua_State *L)
 	unsigned cpus = 0;
 	int n, i, list, errs, up, failed = 0;
 	char what[300], *err = NULL, *msg;
+	uint32_t cid;
 
 	luaL_argcheck(L, runner_lab_test(L, 1), 1, "lab expected");
 	lua_settop(L, 1);
@@ -216,6 +217,7 @@ lab_boot(lua_State *L)
 		free(err);
 		vmapi_raise(L, msg);
 	}
+	cid = runner_last_cid(r);
 	lua_newtable(L);                  /* errors */
 	errs = lua_gettop(L);
 	lua_newtable(L);                  /* booted by this call */
@@ -228,6 +230,7 @@ lab_boot(lua_State *L)
 			continue;
 		}
 		vm->prereserved = true;
+		vm->cid_hint = cid ? cid++ : 0;
 		vm->res_memory = (vm->memory ? vm->memory : VMM_DEFAULT_MEMORY) +
 		    VMM_OVERHEAD_BYTES;
 		vm->res_cpus = vm->cpus ? vm->cpus : VMM_DEFAULT_CPUS;

@@ -5,7 +5,8 @@
 #include "chanmsg.h"
 
 int
-chanmsg_answer(int fd, const char *t, uint64_t id, const char *message)
+chanmsg_answer(int fd, const char *t, uint64_t id, const char *message,
+    uint32_t cid)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -15,11 +16,13 @@ chanmsg_answer(int fd, const char *t, uint64_t id, const char *message)
 		return -1;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, message ? 3 : 2);
+	msgpack_pack_map(&pk, 2 + (message != NULL) + (cid != 0));
 	mp_kv_str(&pk, "t", t);
 	mp_kv_u64(&pk, "id", id);
 	if (message)
 		mp_kv_str(&pk, "message", message);
+	if (cid)
+		mp_kv_u64(&pk, "cid", cid);
 	rc = frame_write_sbuf(fd, &sb, FRAME_MAX_RUNNER);
 	msgpack_sbuffer_destroy(&sb);
 	return rc == FRAME_OK ? 0 : -1;

@@ -15,6 +15,7 @@
 int chanmsg_start(int fd, const struct cli_opts *o, const char *path,
     const char *display);
 /* {t, id[, message]}: claim_ok / claim_err / reserve_ok / reserve_err. */
-int chanmsg_answer(int fd, const char *t, uint64_t id, const char *message);
+int chanmsg_answer(int fd, const char *t, uint64_t id, const char *message,
+    uint32_t cid);
 
 #endif

@@ -12,7 +12,7 @@ enum {
 	O_FILTER = 256, O_CONFIG, O_SAVE_EVENTS, O_EVENTS_STDOUT, O_JSON,
 	O_NO_PROGRESS, O_INCLUDE_SLOW, O_TAG, O_NO_TAG, O_TAG_META,
 	O_NO_TAG_META, O_VMM, O_ACCEL, O_TIMEOUT, O_MEM, O_CPUS,
-	O_CPU_OVERCOMMIT, O_PSI_THRESHOLD
+	O_CPU_OVERCOMMIT, O_PSI_THRESHOLD, O_NO_PREFLIGHT, O_NO_BUILD, O_EVENTS_SOCKET, O_COVERAGE, O_JUNIT
 };
 
 static const struct option longopts[] = {
@@ -36,6 +36,11 @@ static const struct option longopts[] = {
 	{ "cpus", required_argument, NULL, O_CPUS },
 	{ "cpu-overcommit", required_argument, NULL, O_CPU_OVERCOMMIT },
 	{ "psi-threshold", required_argument, NULL, O_PSI_THRESHOLD },
+	{ "events-socket", required_argument, NULL, O_EVENTS_SOCKET },
+	{ "coverage", no_argument, NULL, O_COVERAGE },
+	{ "junit", required_argument, NULL, O_JUNIT },
+	{ "no-preflight", no_argument, NULL, O_NO_PREFLIGHT },
+	{ "no-build", no_argument, NULL, O_NO_BUILD },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -43,6 +48,9 @@ static const struct option longopts[] = {
 
 static const char help_text[] =
 "Usage: provium [OPTIONS] [PATHS]...\n"
+"       provium prepare [PROFILE]    run profile build hooks only\n"
+"       provium events cat|check|summary|import|junit ...   read event files\n"
+"                                    (provium events --help)\n"
 "\n"
 "Runs every *.test.lua under PATHS (default: the current directory), one\n"
 "runner process per file, as many files at once as the resource pool admits.\n"
@@ -62,7 +70,11 @@ static const char help_text[] =
 "                         Nh; 0 disables (default 300)\n"
 "  --vmm qemu|local       VM backend (default qemu)\n"
 "  --accel auto|kvm|tcg   QEMU accelerator (default auto)\n"
-"  --config PATH          provium.toml to read\n"
+"  --config PATH          provium.toml to read (default ./provium.toml if it\n"
+"                         exists; the built-in `linux` profile needs none)\n"
+"  --no-build             skip the profiles' build hooks\n"
+"  --no-preflight         skip the checks (QEMU, guest image, accelerator)\n"
+"                         made before files that use VMs start\n"
 "\n"
 "Admission (files start when the resource pool has room):\n"
 "  --mem SIZE             pool memory: bytes or N[KMGT] (default 80% of\n"
@@ -77,6 +89,13 @@ static const char help_text[] =
 "  --save-events PATH     append the msgpack event stream to PATH\n"
 "  --events-stdout        write the event stream to stdout (human output goes\n"
 "                         to stderr; conflicts with --json)\n"
+"  --events-socket PATH   serve the event stream on a unix socket (mode 0600);\n"
+"                         a client that connects late first gets the run so\n"
+"                         far; a stalled client is dropped, never waited for\n"
+"  --coverage             after the run, print provium-coverage's report of\n"
+"                         it (a coverage failure makes the exit status 1)\n"
+"  --junit PATH           write JUnit XML (written atomically, also when the\n"
+"                         run is interrupted)\n"
 "  -v, --verbose          also list passed and skipped tests\n"
 "  -q, --quiet            print only failed or timed-out files\n"
 "  --no-progress          no live progress line on a terminal\n"
@@ -180,6 +199,11 @@ cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen)
 		case 'q': o->quiet = true; break;
 		case O_NO_PROGRESS: o->no_progress = true; break;
 		case O_INCLUDE_SLOW: o->include_slow = true; break;
+		case O_NO_PREFLIGHT: o->no_preflight = true; break;
+		case O_EVENTS_SOCKET: o->events_socket = optarg; break;
+		case O_COVERAGE: o->coverage = true; break;
+		case O_JUNIT: o->junit = optarg; break;
+		case O_NO_BUILD: o->no_build = true; break;
 		case O_TAG: oom |= push_str(&o->tag, &o->ntag, optarg); break;
 		case O_NO_TAG: oom |= push_str(&o->no_tag, &o->nno_tag, optarg); break;
 		case O_TAG_META:

@@ -25,12 +25,17 @@ struct cli_opts {
 	const char *filter;
 	const char *config;         /* NULL = runner default */
 	const char *save_events;
+	const char *events_socket;
+	const char *junit;
+	bool coverage;
 	bool events_stdout;
 	bool json;
 	bool verbose;
 	bool quiet;
 	bool no_progress;
 	bool include_slow;
+	bool no_preflight;
+	bool no_build;
 	const char **tag, **no_tag;
 	size_t ntag, nno_tag;
 	struct cli_kv *tag_meta, *no_tag_meta;

@@ -14,14 +14,50 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "events/covrun.h"
+#include "events/events_cli.h"
+#include "events/evsock.h"
+#include "events/junit.h"
 #include "events/proto.h"
 #include "runner/runner.h"
 #include "supervisor/cli.h"
 #include "supervisor/discover.h"
 #include "supervisor/pool.h"
+#include "supervisor/prep.h"
 #include "supervisor/psi.h"
 #include "supervisor/sink.h"
 #include "supervisor/sup.h"
+
+/* --coverage's scratch file: removed at exit, also from atexit when a
+ * path we did not foresee exits (covrun_cleanup only removes a file its
+ * marker proves we own, and is idempotent). */
+static struct covrun g_cov;
+
+static void
+cleanup_coverage(void)
+{
+	covrun_cleanup(&g_cov);
+}
+
+/* provium-coverage next to this binary, else on PATH. */
+static void
+coverage_bin(char *buf, size_t len)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			snprintf(buf, len, "%s/provium-coverage", self);
+			if (access(buf, X_OK) == 0)
+				return;
+		}
+	}
+	snprintf(buf, len, "provium-coverage");
+}
 
 /* SIGPIPE must not kill us, but runners must start with the default:
  * a caught signal resets on exec, an ignored one would not. */
@@ -78,6 +114,27 @@ admission(const struct cli_opts *o, struct resource_amount *total, double *psi)
 	return 0;
 }
 
+/* provium prepare [--config PATH] [PROFILE] */
+static int
+prepare_main(int argc, char **argv)
+{
+	const char *config = NULL, *profile = NULL;
+	int i;
+
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			config = argv[++i];
+		} else if (argv[i][0] == '-' || profile != NULL) {
+			fprintf(stderr, "provium: usage: provium prepare "
+			    "[--config PATH] [PROFILE]\n");
+			return 2;
+		} else {
+			profile = argv[i];
+		}
+	}
+	return prep_prepare_main(config, profile);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -87,6 +144,8 @@ main(int argc, char **argv)
 	struct render_opts ro;
 	struct sup_params sp;
 	struct sink *sk;
+	struct evsock *es = NULL;
+	struct junit *ju = NULL;
 	char err[1024], *derr = NULL;
 	const char *runner;
 	struct resource_amount total;
@@ -95,6 +154,10 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "--runner") == 0)
 		return runner_main(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "prepare") == 0)
+		return prepare_main(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "events") == 0)
+		return events_cli_main(argc - 1, argv + 1);
 
 	switch (cli_parse(argc, argv, &o, err, sizeof(err))) {
 	case CLI_HELP:
@@ -141,9 +204,51 @@ main(int argc, char **argv)
 		close(sigfd);
 		return 2;
 	}
+	if ((rc = prep_run(&o, &files)) != 0)
+		goto out;
 	if (o.save_events) {
 		if ((sk = sink_file_open(o.save_events, err, sizeof(err))) == NULL) {
 			fprintf(stderr, "provium: %s\n", err);
+			rc = 2;
+			goto out;
+		}
+		sink_set_add(&sinks, sk);
+	}
+	if (o.coverage) {
+		int cfd = covrun_open(&g_cov, o.save_events, err, sizeof(err));
+
+		if (cfd == -1) {
+			fprintf(stderr, "provium: --coverage: %s\n", err);
+			rc = 2;
+			goto out;
+		}
+		atexit(cleanup_coverage);
+		if (cfd >= 0) {
+			close(cfd);
+			if ((sk = sink_file_open(g_cov.path, err, sizeof(err))) == NULL) {
+				fprintf(stderr, "provium: --coverage: %s\n", err);
+				rc = 2;
+				goto out;
+			}
+			sink_set_add(&sinks, sk);
+		}
+	}
+	if (o.events_socket) {
+		if ((es = evsock_open(o.events_socket, NULL, err, sizeof(err))) == NULL ||
+		    (sk = sink_evsock_new(es, "--events-socket")) == NULL) {
+			fprintf(stderr, "provium: --events-socket: %s\n",
+			    es ? "out of memory" : err);
+			rc = 2;
+			goto out;
+		}
+		evsock_run_start(es);
+		sink_set_add(&sinks, sk);
+	}
+	if (o.junit) {
+		if ((ju = junit_open(o.junit, err, sizeof(err))) == NULL ||
+		    (sk = sink_junit_new(ju, "--junit")) == NULL) {
+			fprintf(stderr, "provium: --junit: %s\n",
+			    ju ? "out of memory" : err);
 			rc = 2;
 			goto out;
 		}
@@ -166,10 +271,37 @@ main(int argc, char **argv)
 	runner = getenv("PROVIUM_RUNNER");
 	sp = (struct sup_params){ .opts = &o, .files = &files, .sinks = &sinks,
 	    .render = &ro, .self_exe = runner && *runner ? runner : "/proc/self/exe",
-	    .sigfd = sigfd, .pool_total = total, .psi_threshold = psi };
+	    .sigfd = sigfd, .pool_total = total, .psi_threshold = psi,
+	    .evsock = es };
 	rc = sup_run(&sp);
+	if (ju && junit_write(ju, rc >= 128, err, sizeof(err)) != 0) {
+		fprintf(stderr, "provium: --junit: %s\n", err);
+		if (rc < 2)
+			rc = 2;
+	}
 out:
 	sink_set_close(&sinks);
+	if (es) {
+		/* Let connected clients read the end of the run, briefly. */
+		evsock_drain(es, 2000);
+		evsock_close(es);
+	}
+	if (ju)
+		junit_close(ju);
+	if (o.coverage && rc < 2 && files.n > 0) {
+		char bin[4200];
+		int crc;
+
+		fflush(stdout);
+		coverage_bin(bin, sizeof(bin));
+		crc = covrun_report(&g_cov, bin, err, sizeof(err));
+		if (crc < 0)
+			fprintf(stderr, "provium: --coverage: %s\n", err);
+		if (crc != 0 && rc == 0)
+			rc = 1;
+	}
+	if (o.coverage)
+		covrun_cleanup(&g_cov);
 	discover_list_clear(&files);
 	cli_opts_free(&o);
 	close(sigfd);

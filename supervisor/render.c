@@ -57,6 +57,23 @@ indented(FILE *f, const char *indent, const char *msg)
 	} while (p && *p);
 }
 
+/* The guest console excerpt, indented, without the serial port's \r. */
+static void
+console_lines(FILE *f, const char *s)
+{
+	const char *nl;
+	size_t n;
+
+	while (*s) {
+		nl = strchr(s, '\n');
+		n = nl ? (size_t)(nl - s) : strlen(s);
+		while (n > 0 && s[n - 1] == '\r')
+			n--;
+		fprintf(f, "        | %.*s\n", (int)n, s);
+		s += nl ? (size_t)(nl - s) + 1 : strlen(s);
+	}
+}
+
 static void
 human_file(struct render *r, size_t idx, const struct runfile *rf)
 {
@@ -89,6 +106,8 @@ human_file(struct render *r, size_t idx, const struct runfile *rf)
 			fprintf(f, "    FAIL %s\n", t->name);
 			if (t->message && *t->message)
 				indented(f, "        ", t->message);
+			if (t->console && *t->console)
+				console_lines(f, t->console);
 		} else if (r->o.verbose && t->status == RT_PASSED) {
 			fprintf(f, "    PASS %s\n", t->name);
 		} else if (r->o.verbose && t->status == RT_SKIPPED) {

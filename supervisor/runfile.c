@@ -263,7 +263,8 @@ h_test_failed(struct hctx *h)
 	ev.reason = t->message;
 	ev.console_excerpt = console;
 	emit(h, &ev);
-	free(console);
+	free(t->console);
+	t->console = console;       /* shown under the failure */
 	return 0;
 }
 
@@ -757,6 +758,7 @@ runfile_clear(struct runfile *rf)
 		free(rf->tests[i].name);
 		meta_clear(&rf->tests[i].meta);
 		free(rf->tests[i].message);
+		free(rf->tests[i].console);
 		for (j = 0; j < rf->tests[i].nlog; j++)
 			free(rf->tests[i].log[j]);
 		free(rf->tests[i].log);

@@ -43,6 +43,7 @@ struct rf_test {
 	struct meta_value meta;         /* META_MAP */
 	enum rf_test_status status;
 	char *message;                  /* failure reason or skip reason */
+	char *console;                  /* test_failed.console_excerpt, or NULL */
 	char **log;
 	size_t nlog;
 };

@@ -33,6 +33,12 @@ struct sink *sink_file_open(const char *path, char *err, size_t errlen);
 /* Frames to an fd the caller owns (stdout); not closed by close(). */
 struct sink *sink_fd_new(int fd, const char *name);
 
+struct evsock;
+struct junit;
+/* Forwarders to objects the caller keeps and closes (sink_ext.c). */
+struct sink *sink_evsock_new(struct evsock *es, const char *name);
+struct sink *sink_junit_new(struct junit *j, const char *name);
+
 #define SINK_SET_MAX 8
 
 struct sink_set {

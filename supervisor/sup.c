@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "events/evsock.h"
 #include "events/frame.h"
 #include "events/mp.h"
 #include "events/proto.h"
@@ -402,9 +403,10 @@ stuck(struct sup *s)
 static void
 loop(struct sup *s)
 {
-	struct pollfd *pfd = calloc(s->n + 2, sizeof(*pfd));
-	struct sup_file **who = calloc(s->n + 2, sizeof(*who));
-	size_t i, np;
+	size_t cap = s->n + 2 + (s->p->evsock ? evsock_nfds(s->p->evsock) : 0);
+	struct pollfd *pfd = calloc(cap, sizeof(*pfd));
+	struct sup_file **who = calloc(cap, sizeof(*who));
+	size_t i, np, k;
 
 	if (pfd == NULL || who == NULL) {
 		fprintf(stderr, "provium: out of memory\n");
@@ -435,6 +437,19 @@ loop(struct sup *s)
 		}
 		render_progress(s->render, s->running,
 		    (double)(sup_mono_ns() - s->t0) / 1e9);
+		/* Socket clients come and go: grow the poll set to fit. */
+		if (s->p->evsock && s->n + 2 + evsock_nfds(s->p->evsock) > cap) {
+			size_t ncap = s->n + 2 + evsock_nfds(s->p->evsock) + 16;
+			struct pollfd *np2 = realloc(pfd, ncap * sizeof(*pfd));
+			struct sup_file **nw = np2 ? realloc(who, ncap * sizeof(*who)) : NULL;
+
+			if (np2)
+				pfd = np2;
+			if (nw) {
+				who = nw;
+				cap = ncap;
+			}
+		}
 		np = 0;
 		pfd[np++] = (struct pollfd){ .fd = s->p->sigfd, .events = POLLIN };
 		pfd[np++] = (struct pollfd){ .fd = s->tfd, .events = POLLIN };
@@ -444,6 +459,9 @@ loop(struct sup *s)
 				pfd[np++] = (struct pollfd){ .fd = s->live[i]->chan,
 				    .events = POLLIN };
 			}
+		k = np;
+		if (s->p->evsock)
+			np += evsock_pollfds(s->p->evsock, pfd + np, cap - np);
 		if (poll(pfd, np, poll_timeout(s, sup_mono_ns())) < 0 &&
 		    errno != EINTR) {
 			fprintf(stderr, "provium: poll: %s\n", strerror(errno));
@@ -451,9 +469,11 @@ loop(struct sup *s)
 			interrupt(s, SIGTERM);
 		}
 		/* Channels first: a runner's last reports precede its exit. */
-		for (i = 2; i < np; i++)
+		for (i = 2; i < k; i++)
 			if (pfd[i].revents && who[i]->chan == pfd[i].fd)
 				drain(s, who[i], false);
+		if (s->p->evsock)
+			evsock_handle(s->p->evsock, pfd + k, np - k);
 		if (pfd[0].revents)
 			read_signals(s);
 		if (pfd[1].revents)
@@ -539,6 +559,7 @@ sup_run(const struct sup_params *p)
 	s.live = calloc(s.n, sizeof(*s.live));
 	s.ready = calloc(s.n, sizeof(*s.ready));
 	s.render = render_new(p->render, s.n);
+	s.next_cid = SUP_FIRST_CID;
 	s.pool = pool_new(p->pool_total);
 	if (s.f == NULL || s.live == NULL || s.ready == NULL || s.render == NULL || s.devnull < 0 || s.tfd < 0 ||
 	    s.pool == NULL || timerfd_settime(s.tfd, 0, &(struct itimerspec){

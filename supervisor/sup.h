@@ -35,6 +35,7 @@ struct sup_params {
 	struct resource_amount pool_total;  /* pool_total_from_options() */
 	double psi_threshold;           /* percent */
 	int sigfd;                      /* signalfd; the signals are blocked */
+	struct evsock *evsock;          /* --events-socket, polled by the loop, or NULL */
 };
 
 /* 0 all passed, 1 some file did not, 2 internal error, 128+sig. */

@@ -24,12 +24,18 @@ answer(struct sup *s, struct sup_file *f, enum pool_req_kind k,
     const char *message)
 {
 	bool claim = k == POOL_REQ_CLAIM;
+	uint32_t cid = 0;
 
 	if (st == POOL_GRANTED && claim)
 		runfile_claim_granted(&f->rf, amount, &s->out);
+	if (st == POOL_GRANTED && !claim) {
+		cid = s->next_cid;
+		s->next_cid += SUP_CID_BLOCK;
+	}
 	(void)chanmsg_answer(f->chan, st == POOL_GRANTED ?
 	    (claim ? "claim_ok" : "reserve_ok") : (claim ? "claim_err" : "reserve_err"),
-	    id, st == POOL_GRANTED ? NULL : message ? message : "out of memory");
+	    id, st == POOL_GRANTED ? NULL : message ? message : "out of memory",
+	    cid);
 }
 
 int

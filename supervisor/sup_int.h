@@ -57,7 +57,14 @@ struct sup {
 	int interrupted;                /* signal number */
 	int internal_error;
 	int64_t t0;
+	uint32_t next_cid;               /* VM ids: monotonic from 100, never reused */
 };
+
+/* VM cids: every reserve_ok hands out a block of SUP_CID_BLOCK (a joint
+ * lab:boot() numbers its VMs from the block's first), so cids in the run
+ * are unique and increase from 100, as upstream's. */
+#define SUP_FIRST_CID 100u
+#define SUP_CID_BLOCK 64u
 
 /* Admitted by the pool, not started yet. */
 #define ADMITTED(s) ((s)->ready_tail - (s)->ready_head)

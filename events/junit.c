@@ -1,0 +1,292 @@
+/* junit.c: JUnit XML from run rows. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "events/junit.h"
+#include "events/utf8.h"
+
+struct junit {
+	char *path;
+	struct evrun run;
+};
+
+struct junit *
+junit_open(const char *path, char *err, size_t errlen)
+{
+	struct junit *j;
+	char *d = strdup(path);
+	struct stat st;
+
+	if (!d || !(j = calloc(1, sizeof(*j)))) {
+		free(d);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (stat(dirname(d), &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "--junit %s: directory %s does not exist",
+		    path, d);
+		free(d);
+		free(j);
+		return NULL;
+	}
+	free(d);
+	if (!(j->path = strdup(path))) {
+		free(j);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	evrun_init(&j->run);
+	return j;
+}
+
+int
+junit_feed(struct junit *j, const struct event *ev)
+{
+	return evrun_feed(&j->run, ev);
+}
+
+void
+junit_close(struct junit *j)
+{
+	if (!j)
+		return;
+	evrun_release(&j->run);
+	free(j->path);
+	free(j);
+}
+
+/* XML 1.0 text: escapes markup, drops what XML cannot carry. */
+static void
+x(FILE *out, const char *s)
+{
+	const uint8_t *p = (const uint8_t *)(s ? s : "");
+	size_t l;
+
+	while (*p) {
+		switch (*p) {
+		case '<': fputs("&lt;", out); p++; continue;
+		case '>': fputs("&gt;", out); p++; continue;
+		case '&': fputs("&amp;", out); p++; continue;
+		case '"': fputs("&quot;", out); p++; continue;
+		case '\'': fputs("&apos;", out); p++; continue;
+		case '\n': case '\t': case '\r':
+			fputc(*p++, out);
+			continue;
+		}
+		if (*p < 0x20) {
+			fputs("\xef\xbf\xbd", out);
+			p++;
+		} else if (*p < 0x80) {
+			fputc(*p++, out);
+		} else if ((l = utf8_seq_len(p, strnlen((const char *)p, 4))) > 0) {
+			fwrite(p, 1, l, out);
+			p += l;
+		} else {
+			fputs("\xef\xbf\xbd", out);
+			p++;
+		}
+	}
+}
+
+static void
+secs(FILE *out, uint64_t ns)
+{
+	fprintf(out, "%llu.%03llu", (unsigned long long)(ns / 1000000000),
+	    (unsigned long long)(ns % 1000000000 / 1000000));
+}
+
+static void
+stamp(FILE *out, int64_t ts)
+{
+	time_t t = (time_t)(ts / 1000000000);
+	struct tm tm;
+	char b[32];
+
+	gmtime_r(&t, &tm);
+	strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
+	fputs(b, out);
+}
+
+struct tally {
+	size_t tests, failures, errors, skipped;
+};
+
+/* Why a file has an error testcase, or NULL. */
+static const char *
+file_error(const struct evrun_file *f, bool interrupted)
+{
+	if (f->status && (!strcmp(f->status, EVENT_STATUS_CRASHED) ||
+	    !strcmp(f->status, EVENT_STATUS_TIMED_OUT)))
+		return f->status;
+	if (!f->status && f->dispatched_ts)
+		return interrupted ? "interrupted" : "incomplete";
+	return NULL;
+}
+
+static struct tally
+tally(const struct evrun *r, const struct evrun_file *f, bool interrupted)
+{
+	struct tally t = { 0 };
+	size_t i;
+
+	for (i = 0; i < f->ntests; i++) {
+		const struct evrun_test *x = &r->tests[f->tests[i]];
+		t.tests++;
+		t.failures += x->result == EVRUN_FAILED;
+		t.skipped += x->result == EVRUN_SKIPPED;
+		t.errors += x->result == EVRUN_RUNNING;
+	}
+	if (file_error(f, interrupted))
+		t.tests++, t.errors++;
+	else if (!f->status && !f->dispatched_ts)
+		t.tests++, t.skipped++;
+	return t;
+}
+
+static void
+testcase(FILE *out, const struct evrun_test *t, const char *why)
+{
+	fputs("    <testcase name=\"", out);
+	x(out, t->name);
+	fputs("\" classname=\"", out);
+	x(out, t->path);
+	fputs("\" time=\"", out);
+	secs(out, t->duration_ns);
+	fputs("\"", out);
+	switch (t->result) {
+	case EVRUN_PASSED:
+		fputs("/>\n", out);
+		return;
+	case EVRUN_SKIPPED:
+		fputs(">\n      <skipped message=\"", out);
+		x(out, t->reason);
+		fputs("\"/>\n", out);
+		break;
+	case EVRUN_FAILED:
+		fputs(">\n      <failure message=\"", out);
+		x(out, t->reason);
+		fputs("\" type=\"failure\">", out);
+		x(out, t->reason);
+		fputs("</failure>\n", out);
+		if (t->excerpt && *t->excerpt) {
+			fputs("      <system-out>", out);
+			x(out, t->excerpt);
+			fputs("</system-out>\n", out);
+		}
+		break;
+	case EVRUN_RUNNING:
+		fprintf(out, ">\n      <error message=\"test did not finish (file %s)\" "
+		    "type=\"%s\"/>\n", why ? why : "incomplete", why ? why : "incomplete");
+		break;
+	}
+	fputs("    </testcase>\n", out);
+}
+
+int
+junit_render(const struct evrun *r, bool interrupted, FILE *out)
+{
+	struct tally all = { 0 }, t;
+	size_t i, k, nf = evrun_nfiles(r);
+	uint64_t total_ns = r->last_ts > r->first_ts ?
+	    (uint64_t)(r->last_ts - r->first_ts) : 0;
+
+	for (i = 0; i < nf; i++) {
+		t = tally(r, evrun_file(r, i), interrupted);
+		all.tests += t.tests;
+		all.failures += t.failures;
+		all.errors += t.errors;
+		all.skipped += t.skipped;
+	}
+	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<testsuites name=\"provium\" tests=\"%zu\" failures=\"%zu\" "
+	    "errors=\"%zu\" skipped=\"%zu\" time=\"", all.tests, all.failures,
+	    all.errors, all.skipped);
+	secs(out, total_ns);
+	fputs("\">\n", out);
+	for (i = 0; i < nf; i++) {
+		const struct evrun_file *f = evrun_file(r, i);
+		const char *why = file_error(f, interrupted);
+		t = tally(r, f, interrupted);
+		fputs("  <testsuite name=\"", out);
+		x(out, f->path);
+		fprintf(out, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
+		    "skipped=\"%zu\" time=\"", t.tests, t.failures, t.errors,
+		    t.skipped);
+		secs(out, f->duration_ns);
+		fputs("\" timestamp=\"", out);
+		stamp(out, f->dispatched_ts ? f->dispatched_ts : r->first_ts);
+		fputs("\">\n", out);
+		for (k = 0; k < f->ntests; k++)
+			testcase(out, &r->tests[f->tests[k]], why);
+		if (why) {
+			fprintf(out, "    <testcase name=\"(file %s)\" classname=\"", why);
+			x(out, f->path);
+			fputs("\" time=\"", out);
+			secs(out, f->duration_ns);
+			fprintf(out, "\">\n      <error message=\"file %s", why);
+			if (f->status) {
+				fputs(" after ", out);
+				secs(out, f->duration_ns);
+				fputs("s", out);
+			}
+			fprintf(out, "\" type=\"%s\"/>\n    </testcase>\n", why);
+		} else if (!f->status && !f->dispatched_ts) {
+			fputs("    <testcase name=\"(file not run)\" classname=\"", out);
+			x(out, f->path);
+			fprintf(out, "\" time=\"0.000\">\n      <skipped message=\"not "
+			    "run: %s\"/>\n    </testcase>\n",
+			    interrupted ? "the run was interrupted" : "the run is incomplete");
+		}
+		fputs("  </testsuite>\n", out);
+	}
+	fputs("</testsuites>\n", out);
+	return ferror(out) ? -1 : 0;
+}
+
+int
+junit_write(struct junit *j, bool interrupted, char *err, size_t errlen)
+{
+	size_t n = strlen(j->path) + 32;
+	char *tmp = malloc(n);
+	FILE *f;
+	int fd;
+
+	if (!tmp) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	snprintf(tmp, n, "%s.tmp.%d", j->path, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		snprintf(err, errlen, "--junit %s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	if (junit_render(&j->run, interrupted, f) < 0 || fflush(f) != 0 ||
+	    fsync(fd) < 0) {
+		snprintf(err, errlen, "--junit %s: write: %s", tmp, strerror(errno));
+		fclose(f);
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	fclose(f);
+	if (rename(tmp, j->path) < 0) {
+		snprintf(err, errlen, "--junit %s: rename: %s", j->path,
+		    strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	return 0;
+}
