@@ -7,7 +7,8 @@
  * Lua surface (upstream §4.11 names):
  *   provium:bridge(name)            lookup (walks parent labs)
  *   provium:bridge(name, opts)      create; opts: seed=int (drop RNG;
- *                                   default $PROVIUM_SEED, else random),
+ *                                   default $PROVIUM_SEED, set by
+ *                                   provium --seed, else random),
  *                                   subnet="10.a.b.0/24" (default
  *                                   10.77.<n>.0/24, n = bridge number)
  *   lab.<name>                      VM, else bridge

@@ -53,7 +53,7 @@ struct bridge {
 	char name[SW_NAME_MAX];
 	char dir[SW_PATH_MAX];
 	char cap_path[SW_PATH_MAX + 16];
-	bool capturing, seed_told;
+	bool capturing, seed_told, seed_from_opts;
 	struct sw *sw;
 	uint64_t seed;
 	uint8_t net[3];
@@ -298,9 +298,13 @@ tell_seed(struct bridge *b)
 	if (b->seed_told)
 		return;
 	b->seed_told = true;
-	fprintf(stderr, "provium: bridge `%s`: random drops use seed %" PRIu64
-	    " (replay with PROVIUM_SEED=%" PRIu64 " or opts {seed=%" PRIu64
-	    "})\n", b->name, b->seed, b->seed, b->seed);
+	if (b->seed_from_opts)
+		fprintf(stderr, "provium: bridge `%s`: random drops use seed %"
+		    PRIu64 " (opts.seed)\n", b->name, b->seed);
+	else
+		fprintf(stderr, "provium: bridge `%s`: random drops use seed %"
+		    PRIu64 " (replay: provium --seed %" PRIu64 ")\n", b->name,
+		    b->seed, b->seed);
 }
 
 static int
@@ -922,6 +926,7 @@ bridge_opts(lua_State *L, int idx, struct bridge *b)
 			vmapi_raisef(L, "bridge `%s`: seed must be an integer",
 			    b->name);
 		b->seed = (uint64_t)lua_tointeger(L, -1);
+		b->seed_from_opts = true;
 	}
 	if (lua_getfield(L, idx, "subnet") != LUA_TNIL &&
 	    (!lua_isstring(L, -1) || parse_subnet(lua_tostring(L, -1), b->net)))

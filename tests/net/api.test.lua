@@ -18,6 +18,8 @@ test("lookup, names, seed, subnet", function(t)
   t:assert_eq(lan:seed(), 7)
   t:assert_eq(lan:subnet(), "10.5.6.0/24")
   t:assert_eq(tostring(lan), "bridge(lan members=0)")
+  local env = os.getenv("PROVIUM_SEED")   -- run.sh passes --seed 99
+  if env then t:assert_eq(provium:bridge("s2", {}):seed(), tonumber(env)) end
   t:assert_eq(err_of(provium.bridge, provium, "nope"),
     "no bridge named `nope` in this lab")
   t:assert_eq(err_of(provium.bridge, provium, "lan", {}),

@@ -10,7 +10,7 @@ export PROVIUM_GUEST="${PROVIUM_GUEST:-$root/build/guest/current}"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 echo "== the bridge API without VMs (--vmm local)"
-"$PROVIUM" --vmm local api.test.lua || fail "api.test.lua"
+"$PROVIUM" --vmm local --seed 99 api.test.lua || fail "api.test.lua"
 
 if ! command -v qemu-system-x86_64 >/dev/null; then
 	echo "SKIP: qemu-system-x86_64 not installed"; exit 0
