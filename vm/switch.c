@@ -98,6 +98,7 @@ struct sw {
 	uint8_t *reply;            /* body of the last reply */
 };
 
+__attribute__((format(printf, 1, 2)))
 static char *
 fmt_err(const char *fmt, ...)
 {
