@@ -814,6 +814,23 @@ static int build_args(struct args *a, const struct vmm_boot_opts *o,
 		argf(a, "exec:zstd -q -dc < %s", q);
 		free(q);
 	}
+	for (size_t i = 0; i < o->nnics; i++) {
+		const struct vmm_nic *n = &o->nics[i];
+		if (strchr(n->socket, ',') || strchr(n->id, ',')) {
+			(void)asprintf(err, "NIC socket path %s contains ','",
+			    n->socket);
+			return -1;
+		}
+		arg(a, "-netdev");
+		argf(a, "stream,id=%s,server=off,addr.type=unix,addr.path=%s",
+		    n->id, n->socket);
+		arg(a, "-device");
+		/* romfile=: no iPXE option ROM, we boot the kernel directly. */
+		argf(a, "%s,netdev=%s,mac=%02x:%02x:%02x:%02x:%02x:%02x%s",
+		    microvm ? "virtio-net-device" : "virtio-net-pci", n->id,
+		    n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4],
+		    n->mac[5], microvm ? "" : ",romfile=");
+	}
 	if (a->failed) {
 		*err = strdup("out of memory");
 		return -1;
