@@ -6,8 +6,10 @@
 
 #include "runner/runner.h"
 #include "runner/vm_api.h"
+#include "runner/bridge.h"
 
 const struct runner_ext *const runner_exts[] = {
 	&vmapi_ext,
+	&bridge_ext,   /* after vm: VMs stop before their bridges */
 	NULL,
 };

@@ -11,6 +11,7 @@
 #include "events/mp.h"
 #include "runner/runner_int.h"
 #include "runner/vm_api.h"
+#include "runner/bridge.h"
 
 /* vm_spawned (spawned) or vm_shutdown. */
 static int
@@ -232,6 +233,7 @@ vmapi_vm_boot(lua_State *L)
 		vmapi_need_booted(L, vm, "boot");
 	}
 	boot_opts(L, 2, vm, &o);
+	bridge_boot_nics(L, 1, &o);   /* NICs of runner/bridge_lua.c */
 	be = vmapi_is_local(r) ? VMM_BACKEND_LOCAL : VMM_BACKEND_QEMU;
 	ctx = vmapi_ctx(L);
 	if (ctx->nvms >= VMAPI_MAX_VMS_PER_RUNNER)
@@ -314,6 +316,7 @@ vmapi_vm_boot(lua_State *L)
 	vm->boot_ns = runner_now_ns();
 	send_report(r, vm, true, 0);
 	vm->spawned = true;
+	bridge_vm_booted(L, 1);       /* guest addresses of its NICs */
 	lua_settop(L, 1);
 	return 1;
 }

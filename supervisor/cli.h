@@ -36,6 +36,7 @@ struct cli_opts {
 	bool include_slow;
 	bool no_preflight;
 	bool no_build;
+	const char *seed;           /* --seed: exported as PROVIUM_SEED */
 	const char **tag, **no_tag;
 	size_t ntag, nno_tag;
 	struct cli_kv *tag_meta, *no_tag_meta;

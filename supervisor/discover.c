@@ -15,7 +15,9 @@
 /* A test file bigger than this is not scanned (it still runs). */
 #define SCAN_MAX_BYTES (16u * 1024 * 1024)
 
-static char * __attribute__((format(printf, 1, 2)))
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
+static char *
 fmt(const char *f, ...)
 {
 	va_list ap;

@@ -30,6 +30,10 @@ struct tp {
 
 __attribute__((format(printf, 1, 0)))
 static char *xvasprintf(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
+
+static char *
+xvasprintf(const char *fmt, va_list ap)
 {
 	char *s = NULL;
 	if (vasprintf(&s, fmt, ap) < 0)

@@ -126,3 +126,10 @@ int vmm_file_tail(int dirfd, const char *name, size_t max, char **out,
 	*len = (size_t)r;
 	return 0;
 }
+
+void
+vmm_sweep_stale(void)
+{
+	qemu_sweep_stale();
+	local_sweep_stale();
+}
