@@ -279,8 +279,8 @@ be(const uint8_t *p, int n)
  */
 #define FRAME_MAX_DEPTH 32
 
-static int
-check_bounds(const uint8_t *p, size_t len)
+int
+frame_check_bounds(const uint8_t *p, size_t len)
 {
 	uint64_t pending[FRAME_MAX_DEPTH + 1];
 	int depth = 0;
@@ -374,7 +374,7 @@ frame_decode(const uint8_t *body, size_t len, msgpack_unpacked *u,
 	size_t off = 0;
 	msgpack_unpack_return ret;
 
-	if (check_bounds(body, len) != 0)
+	if (frame_check_bounds(body, len) != 0)
 		return FRAME_MALFORMED;
 	ret = msgpack_unpack_next(u, (const char *)body, len, &off);
 	if (ret != MSGPACK_UNPACK_SUCCESS || off != len)

@@ -83,5 +83,12 @@ void frame_header(uint8_t hdr[4], uint32_t len);
  */
 int frame_decode(const uint8_t *body, size_t len, msgpack_unpacked *u,
     const msgpack_object **out);
+/*
+ * The check frame_decode runs before msgpack-c sees a body: every
+ * announced container element has a byte behind it (msgpack-c allocates
+ * from the announced counts) and nesting stays within 32.  0 or -1.  For
+ * decoders that unpack themselves (events/evread.c reuses one zone).
+ */
+int frame_check_bounds(const uint8_t *body, size_t len);
 
 #endif

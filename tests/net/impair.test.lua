@@ -64,11 +64,35 @@ test("nic disconnect and reconnect", function(t)
   a:run("ping -c 1 -W 1 " .. bip):assert_ok()
 end)
 
+-- Echo requests/replies in a pcap (Ethernet, IPv4, ICMP type 8/0).
+local function icmp_counts(pcap)
+  local req, rep, pos = 0, 0, 25
+  while pos + 16 <= #pcap do
+    local incl = string.unpack("<I4", pcap, pos + 8)
+    local f = pcap:sub(pos + 16, pos + 15 + incl)
+    pos = pos + 16 + incl
+    if #f >= 34 and f:byte(13) == 0x08 and f:byte(14) == 0x00 and f:byte(24) == 1 then
+      local ihl = (f:byte(15) & 0x0f) * 4
+      local ty = f:byte(15 + ihl)
+      if ty == 8 then req = req + 1 elseif ty == 0 then rep = rep + 1 end
+    end
+  end
+  return req, rep
+end
+
 test("capture() is a pcap that tcpdump reads", function(t)
   local cap = lan:capture()
   a:run("ping -c 3 -i 0.2 " .. bip):assert_ok()
   local bytes = cap:stop()
   t:assert_eq(bytes:sub(1, 4), "\xd4\xc3\xb2\xa1")
+  local requests, replies = icmp_counts(bytes)
+  t:assert_eq(requests, 3)
+  t:assert_eq(replies, 3)
+  -- tcpdump run as uid 0 switches to its own user, which needs
+  -- CAP_SETUID/CAP_SETGID; the runner holds no capability
+  -- (docs/privileges.md), so it is only asked when not root.
+  local uid = io.open("/proc/self/status"):read("a"):match("Uid:%s*(%d+)")
+  if uid == "0" then return end
   local path = os.tmpname()
   local f = io.open(path, "wb")
   f:write(bytes)
@@ -77,8 +101,8 @@ test("capture() is a pcap that tcpdump reads", function(t)
   local out = p:read("a")
   p:close()
   os.remove(path)
-  local _, replies = out:gsub("ICMP echo reply", "")
-  local _, requests = out:gsub("ICMP echo request", "")
-  t:assert_eq(requests, 3)
-  t:assert_eq(replies, 3)
+  local _, rep2 = out:gsub("ICMP echo reply", "")
+  local _, req2 = out:gsub("ICMP echo request", "")
+  t:assert_eq(req2, 3)
+  t:assert_eq(rep2, 3)
 end)

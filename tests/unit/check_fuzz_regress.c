@@ -4,11 +4,14 @@
  * also kept in tests/fuzz/corpus/<target>/regress-*).
  */
 #include <check.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "events/coverage.h"
+#include "events/evread.h"
+#include "events/proto.h"
 #include "supervisor/scan.h"
 #include "evtest.h"
 
@@ -84,6 +87,50 @@ START_TEST(coverage_html_no_buckets)
 }
 END_TEST
 
+/* Peak virtual size of this process, KiB (/proc/self/status VmPeak). */
+static long
+vm_peak_kib(void)
+{
+	char line[256];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmPeak: %ld kB", &kib) == 1)
+			break;
+	if (f != NULL)
+		fclose(f);
+	return kib;
+}
+
+/* evread unpacked bodies itself, without frame_decode's bounds check: a
+ * frame announcing a map of 2^24 entries made msgpack-c allocate 512 MiB
+ * (2^32: 128 GiB) before finding the bytes missing.  Now it is just "not
+ * a map", and the process's peak virtual size does not move. */
+START_TEST(evread_huge_map)
+{
+	static const uint8_t frame[] = { 0, 0, 0, 6,
+	    0xdf, 0x01, 0x00, 0x00, 0x00, 0xc0 };
+	struct evread r;
+	struct event ev;
+	long before;
+	int p[2];
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(write(p[1], frame, sizeof(frame)), sizeof(frame));
+	close(p[1]);
+	ck_assert_int_eq(evread_init(&r, p[0], FRAME_MAX_EVENT), 0);
+	before = vm_peak_kib();
+	ck_assert_int_gt(before, 0);
+	ck_assert_int_eq(evread_next_event(&r, &ev), -2);
+	ck_assert_int_lt(vm_peak_kib() - before, 64 * 1024);
+	ck_assert_str_eq(r.err, "byte offset 0: frame 0 is not one msgpack map");
+	ck_assert_int_eq(evread_next_event(&r, &ev), 0);
+	evread_release(&r);
+	close(p[0]);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -95,6 +142,7 @@ main(void)
 	tcase_add_test(tc, scan_nul_in_ref);
 	tcase_add_test(tc, coverage_nul_in_bucket);
 	tcase_add_test(tc, coverage_html_no_buckets);
+	tcase_add_test(tc, evread_huge_map);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
