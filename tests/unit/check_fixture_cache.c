@@ -13,6 +13,7 @@
 
 #include <zstd.h>
 
+#include "tests/unit/fixture_testdir.h"
 #include "fixtures/cache.h"
 
 static char dir[256];
@@ -64,18 +65,13 @@ exists(const char *p)
 static void
 setup(void)
 {
-	snprintf(dir, sizeof(dir), "%s/check_fixture_cache.XXXXXX",
-	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	testdir_make(dir, sizeof(dir), "check_fixture_cache");
 }
 
 static void
 teardown(void)
 {
-	char cmd[400];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	testdir_remove(dir);
 }
 
 START_TEST(dir_resolution)

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/unit/fixture_testdir.h"
 #include "fixtures/cache.h"
 #include "fixtures/flow.h"
 #include "fixtures/util.h"
@@ -116,18 +117,13 @@ snap_path(void)
 static void
 setup(void)
 {
-	snprintf(dir, sizeof(dir), "%s/check_fixture_flow.XXXXXX",
-	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	testdir_make(dir, sizeof(dir), "check_fixture_flow");
 }
 
 static void
 teardown(void)
 {
-	char cmd[400];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	testdir_remove(dir);
 }
 
 START_TEST(miss_then_hit)

@@ -9,6 +9,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "tests/unit/fixture_testdir.h"
 #include "fixtures/key.h"
 #include "fixtures/scan.h"
 
@@ -50,9 +51,7 @@ setup(void)
 {
 	static char kernel[300];
 
-	snprintf(dir, sizeof(dir), "%s/check_fixture_key.XXXXXX",
-	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	testdir_make(dir, sizeof(dir), "check_fixture_key");
 	roots_v[0] = dir;
 	snprintf(kernel, sizeof(kernel), "%s/vmlinux", dir);
 	kernels[0] = kernel;
@@ -72,10 +71,7 @@ setup(void)
 static void
 teardown(void)
 {
-	char cmd[400];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	testdir_remove(dir);
 }
 
 START_TEST(deterministic)
