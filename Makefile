@@ -31,6 +31,12 @@ CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LDFLAGS += -fsanitize=address,undefined
 endif
 
+ifeq ($(FUZZ),1)
+CC       = clang
+CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=fuzzer,address,undefined
+endif
+
 ifeq ($(V),0)
 Q = @
 else
@@ -56,10 +62,15 @@ UNIT_SRCS  = $(wildcard tests/unit/check_*.c)
 UNIT_BINS  = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 SUITES     = $(sort $(wildcard tests/*/run.sh))
 
+FUZZ_SRCS  = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS  = $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_TIME ?= 60
+CHECK_FUZZ_TIME ?= 8
+
 TOOLS_SRCS = $(wildcard tests/tools/*.c)
 TOOLS_BINS = $(TOOLS_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
-.PHONY: all bins guest check check-run unit integration demo install clean deps bench chaos fuzz
+.PHONY: all bins guest check check-run unit integration demo install clean deps bench chaos fuzz fuzz-run
 all: bins guest
 
 deps:
@@ -115,11 +126,24 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS_ALL)
 
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(if $(filter 0,$(V)),@echo "  FUZZ    $@")
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS_ALL)
+
+# fuzz: every target for FUZZ_TIME seconds (make fuzz FUZZ_TIME=600).
+fuzz:
+	$(Q)$(MAKE) --no-print-directory BUILD=build/fuzz FUZZ=1 fuzz-run
+
+fuzz-run: $(FUZZ_BINS)
+	$(Q)./scripts/run-fuzz $(FUZZ_TIME) $(FUZZ_BINS)
+
 # check: plain build first, then the same tests under ASan+UBSan.
 check: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory check-run
 	$(Q)$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins check-run
+	$(Q)$(MAKE) --no-print-directory BUILD=build/fuzz FUZZ=1 FUZZ_TIME=$(CHECK_FUZZ_TIME) fuzz-run
 
 check-run: unit integration
 

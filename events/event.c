@@ -471,6 +471,9 @@ event_clear(struct event *ev)
 	memset(ev, 0, sizeof(*ev));
 }
 
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static int
 fail(char *err, size_t errlen, const char *fmt, ...)
 {

@@ -229,6 +229,114 @@ frame_write_sbuf(int fd, const msgpack_sbuffer *sb, size_t max)
 	return frame_write(fd, sb->data, sb->size, max);
 }
 
+static uint64_t
+be(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+
+	while (n-- > 0)
+		v = v << 8 | *p++;
+	return v;
+}
+
+/*
+ * msgpack-c allocates a container's elements from its declared count
+ * before it knows whether the bytes are there, so a 10-byte frame that
+ * announces a map of 4 billion entries asks for hundreds of GiB (found by
+ * tests/fuzz/fuzz_frame).  Walk the encoding once first: every pending
+ * item needs at least one byte, and nesting is capped below msgpack-c's
+ * own stack.  Linear in len, no allocation.
+ */
+#define FRAME_MAX_DEPTH 32
+
+static int
+check_bounds(const uint8_t *p, size_t len)
+{
+	uint64_t pending[FRAME_MAX_DEPTH + 1];
+	int depth = 0;
+	size_t i = 0, rem;
+	uint64_t n, skip;
+	uint8_t b;
+
+	pending[0] = 1;
+	while (depth >= 0) {
+		if (pending[depth] == 0) {
+			depth--;
+			continue;
+		}
+		pending[depth]--;
+		if (i >= len)
+			return -1;
+		b = p[i++];
+		rem = len - i;
+		n = 0, skip = 0;
+		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+			continue;
+		} else if ((b & 0xf0) == 0x80 || (b & 0xf0) == 0x90) {
+			n = (uint64_t)(b & 0x0f) << ((b & 0xf0) == 0x80);
+			goto container;
+		} else if ((b & 0xe0) == 0xa0) {
+			skip = b & 0x1f;
+		} else {
+			switch (b) {
+			case 0xc4: case 0xd9: case 0xc5: case 0xda: case 0xc6: case 0xdb: {
+				int w = (b == 0xc4 || b == 0xd9) ? 1 :
+				    (b == 0xc5 || b == 0xda) ? 2 : 4;
+				if (rem < (size_t)w)
+					return -1;
+				skip = w + be(p + i, w);
+				break;
+			}
+			case 0xc7: case 0xc8: case 0xc9: {
+				int w = b == 0xc7 ? 1 : b == 0xc8 ? 2 : 4;
+				if (rem < (size_t)w)
+					return -1;
+				skip = w + 1 + be(p + i, w);
+				break;
+			}
+			case 0xca: skip = 4; break;
+			case 0xcb: skip = 8; break;
+			case 0xcc: case 0xd0: skip = 1; break;
+			case 0xcd: case 0xd1: skip = 2; break;
+			case 0xce: case 0xd2: skip = 4; break;
+			case 0xcf: case 0xd3: skip = 8; break;
+			case 0xd4: skip = 2; break;
+			case 0xd5: skip = 3; break;
+			case 0xd6: skip = 5; break;
+			case 0xd7: skip = 9; break;
+			case 0xd8: skip = 17; break;
+			case 0xdc: case 0xde:
+				if (rem < 2)
+					return -1;
+				n = be(p + i, 2) << (b == 0xde);
+				i += 2, rem -= 2;
+				goto container;
+			case 0xdd: case 0xdf:
+				if (rem < 4)
+					return -1;
+				n = be(p + i, 4) << (b == 0xdf);
+				i += 4, rem -= 4;
+				goto container;
+			default:        /* 0xc1: never used */
+				return -1;
+			}
+		}
+		if (skip > rem)
+			return -1;
+		i += skip;
+		continue;
+container:
+		if (n > rem)
+			return -1;
+		if (n > 0) {
+			if (depth == FRAME_MAX_DEPTH)
+				return -1;
+			pending[++depth] = n;
+		}
+	}
+	return i == len ? 0 : -1;
+}
+
 int
 frame_decode(const uint8_t *body, size_t len, msgpack_unpacked *u,
     const msgpack_object **out)
@@ -236,6 +344,8 @@ frame_decode(const uint8_t *body, size_t len, msgpack_unpacked *u,
 	size_t off = 0;
 	msgpack_unpack_return ret;
 
+	if (check_bounds(body, len) != 0)
+		return FRAME_MALFORMED;
 	ret = msgpack_unpack_next(u, (const char *)body, len, &off);
 	if (ret != MSGPACK_UNPACK_SUCCESS || off != len)
 		return FRAME_MALFORMED;

@@ -114,6 +114,36 @@ START_TEST(malformed)
 }
 END_TEST
 
+/* Regression (fuzz_frame): a declared count far beyond the bytes present
+ * must be refused before msgpack-c allocates for it; so must nesting
+ * deeper than the cap. */
+START_TEST(hostile_counts_and_depth)
+{
+	msgpack_unpacked u;
+	const msgpack_object *m;
+	const uint8_t huge_map[] = { 0xdf, 0xdf, 0xdf, 0xdf, 0xdf, 0x01 };
+	const uint8_t huge_arr[] = { 0x81, 0xa1, 'a', 0xdd, 0xff, 0xff, 0xff, 0xff };
+	const uint8_t huge_str[] = { 0x81, 0xa1, 'a', 0xdb, 0x7f, 0xff, 0xff, 0xff };
+	uint8_t deep[80];
+	size_t i;
+
+	msgpack_unpacked_init(&u);
+	ck_assert_int_eq(frame_decode(huge_map, sizeof(huge_map), &u, &m), FRAME_MALFORMED);
+	ck_assert_int_eq(frame_decode(huge_arr, sizeof(huge_arr), &u, &m), FRAME_MALFORMED);
+	ck_assert_int_eq(frame_decode(huge_str, sizeof(huge_str), &u, &m), FRAME_MALFORMED);
+	/* {"a": [[[[...]]]]} nested 70 deep */
+	deep[0] = 0x81, deep[1] = 0xa1, deep[2] = 'a';
+	for (i = 3; i < 73; i++)
+		deep[i] = 0x91;
+	deep[73] = 0xc0;
+	ck_assert_int_eq(frame_decode(deep, 74, &u, &m), FRAME_MALFORMED);
+	/* ... but 20 deep is fine */
+	deep[23] = 0xc0;
+	ck_assert_int_eq(frame_decode(deep, 24, &u, &m), FRAME_OK);
+	msgpack_unpacked_destroy(&u);
+}
+END_TEST
+
 /* A non-blocking reader fed one byte at a time resumes correctly. */
 START_TEST(byte_at_a_time)
 {
@@ -172,6 +202,7 @@ main(void)
 	tcase_add_test(tc, truncated_and_oversize);
 	tcase_add_test(tc, malformed);
 	tcase_add_test(tc, byte_at_a_time);
+	tcase_add_test(tc, hostile_counts_and_depth);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
