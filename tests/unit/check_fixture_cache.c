@@ -366,6 +366,36 @@ START_TEST(eviction_skips_held_lock)
 }
 END_TEST
 
+START_TEST(eviction_sweeps_dead_builders_tmp)
+{
+	struct fixture_lock lk = FIXTURE_LOCK_INIT;
+	char *holder = NULL, *err = NULL;
+	size_t removed;
+
+	put_raw(path_of(ka, ".snap.tmp"), 10);           /* dead builder */
+	put_raw(path_of(kb, ".snap"), 10);
+	put_raw(path_of(kb, ".snap.tmp"), 10);           /* dead rebuild */
+	write_bytes(path_of(kb, ".lock"), "", 0);
+	put_raw(path_of(kc, ".snap.tmp"), 10);           /* live builder */
+	ck_assert_int_eq(fixture_lock_try(dir, kc, ".lock", "live.test.lua",
+	    &lk, &holder, &err), FIXTURE_LOCK_HELD);
+	if (fork() == 0) {
+		fixture_cache_evict_lru(dir, 1ull << 30, NULL, &removed, NULL, &err);
+		_exit(removed == 0 ? 0 : 1);
+	}
+	int st;
+	ck_assert_int_gt(wait(&st), 0);
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	fixture_lock_release(&lk);
+	ck_assert(!exists(path_of(ka, ".snap.tmp")));
+	ck_assert(!exists(path_of(ka, ".lock")));
+	ck_assert(!exists(path_of(kb, ".snap.tmp")));
+	ck_assert(exists(path_of(kb, ".snap")));
+	ck_assert(exists(path_of(kb, ".lock")));
+	ck_assert(exists(path_of(kc, ".snap.tmp")));
+}
+END_TEST
+
 START_TEST(list_and_clean)
 {
 	struct fixture_cache_list l;
@@ -428,6 +458,7 @@ main(void)
 	tcase_add_test(tc, touch_bumps_atime_only);
 	tcase_add_test(tc, eviction_by_size_oldest_first);
 	tcase_add_test(tc, eviction_skips_held_lock);
+	tcase_add_test(tc, eviction_sweeps_dead_builders_tmp);
 	tcase_add_test(tc, list_and_clean);
 	tcase_add_test(tc, human_bytes);
 	suite_add_tcase(s, tc);

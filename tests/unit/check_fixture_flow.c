@@ -18,7 +18,7 @@ static const char key[] =
 
 struct rec {
 	char ev[512];
-	int build_fails, restore_fails, builds, restores;
+	int build_fails, restore_fails, builds, restores, lab;
 	unsigned build_sleep_ms;
 };
 
@@ -63,6 +63,7 @@ static int
 do_build(void *c, const char *name, const char *tmp, char **err)
 {
 	struct rec *r = c;
+	char p[600];
 	FILE *f;
 
 	r->builds++;
@@ -70,6 +71,15 @@ do_build(void *c, const char *name, const char *tmp, char **err)
 	if (r->build_fails) {
 		*err = strdup("boom");
 		return -1;
+	}
+	if (r->lab) {
+		ck_assert_int_eq(mkdir(tmp, 0755), 0);
+		snprintf(p, sizeof(p), "%s/lab.json", tmp);
+		f = fopen(p, "w");
+		fputs("{\"vms\":[\"a\"]}", f);     /* 13 bytes */
+		fclose(f);
+		snprintf(p, sizeof(p), "%s/a.snap", tmp);
+		tmp = p;
 	}
 	f = fopen(tmp, "w");
 	fputs("QEVM-built-snapshot", f);   /* 19 bytes */
@@ -98,7 +108,8 @@ static int
 get(struct rec *r, const char *test_file, FILE *log, char **err)
 {
 	struct fixture_flow_ops o = ops;
-	struct fixture_flow_req rq = { dir, key, "net/base", test_file, log };
+	struct fixture_flow_req rq = { dir, key, "net/base", test_file, log,
+	    r->lab };
 
 	o.ctx = r;
 	*err = NULL;
@@ -256,6 +267,37 @@ START_TEST(concurrent_one_builds_one_waits)
 }
 END_TEST
 
+START_TEST(lab_fixture_entries)
+{
+	struct rec r = { .lab = 1 }, r2 = { .lab = 1 }, r3 = { .lab = 1 };
+	char *err, *buf = NULL, p[400], want[300];
+	size_t blen;
+	FILE *log;
+	struct stat st;
+
+	ck_assert_int_eq(get(&r, "a.test.lua", NULL, &err), FIXTURE_FLOW_BUILT);
+	ck_assert_str_eq(r.ev, "started;done:32;");
+	snprintf(p, sizeof(p), "%s/%s.lab/lab.json", dir, key);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_int_eq(get(&r2, "a.test.lua", NULL, &err), FIXTURE_FLOW_HIT);
+	ck_assert_str_eq(r2.ev, "hit;");
+	/* A truncated per-VM snapshot makes the lab corrupt: rebuilt. */
+	snprintf(p, sizeof(p), "%s/%s.lab/a.snap", dir, key);
+	ck_assert_int_eq(truncate(p, 2), 0);
+	log = open_memstream(&buf, &blen);
+	ck_assert_int_eq(get(&r3, "a.test.lua", log, &err), FIXTURE_FLOW_BUILT);
+	fclose(log);
+	ck_assert_str_eq(r3.ev, "started;done:32;");
+	snprintf(want, sizeof(want), "provium: fixture cache entry `%s` corrupt "
+	    "(a.snap: shorter than a snapshot header); evicting and rebuilding\n",
+	    key);
+	ck_assert_str_eq(buf, want);
+	free(buf);
+	snprintf(p, sizeof(p), "%s/%s.lab.tmp", dir, key);
+	ck_assert_int_ne(stat(p, &st), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -271,6 +313,7 @@ main(void)
 	tcase_add_test(tc, build_failure_pairs_done_and_leaves_nothing);
 	tcase_add_test(tc, restore_of_fresh_build_fails);
 	tcase_add_test(tc, concurrent_one_builds_one_waits);
+	tcase_add_test(tc, lab_fixture_entries);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
