@@ -207,8 +207,15 @@ START_TEST(missing_dependency_error)
 
 	put("lost.fixture.lua", "return provium:vm_fixture('nope'):snapshot()\n");
 	ck_assert_int_eq(fixture_key(&env, "lost", k, &err), -1);
-	snprintf(want, sizeof(want), "lost depends on fixture `nope` not found: "
+	snprintf(want, sizeof(want), "fixture `lost`: fixture `nope` not found: "
 	    "no nope.fixture.lua under root: %s", dir);
+	ck_assert_str_eq(err, want);
+	free(err);
+	err = NULL;
+	put("top.fixture.lua", "return provium:vm_fixture('lost'):snapshot()\n");
+	ck_assert_int_eq(fixture_key(&env, "top", k, &err), -1);
+	snprintf(want, sizeof(want), "fixture `top` -> `lost`: fixture `nope` not "
+	    "found: no nope.fixture.lua under root: %s", dir);
 	ck_assert_str_eq(err, want);
 	free(err);
 	err = NULL;
