@@ -298,6 +298,30 @@ START_TEST(lab_fixture_entries)
 }
 END_TEST
 
+/* The peer's build fails: B closes its wait, then builds itself. */
+START_TEST(waiter_builds_when_peer_fails)
+{
+	pid_t a;
+	int st;
+	char *err;
+	struct rec rb = { .ev = "" };
+
+	if ((a = fork()) == 0) {
+		struct rec ra = { .build_fails = 1, .build_sleep_ms = 400 };
+
+		_exit(get(&ra, "suite/a.test.lua", NULL, &err) == -1 &&
+		    strcmp(ra.ev, "started;done:0;") == 0 ? 0 : 1);
+	}
+	usleep(150000);
+	ck_assert_int_eq(get(&rb, "suite/b.test.lua", NULL, &err),
+	    FIXTURE_FLOW_BUILT);
+	ck_assert_str_eq(rb.ev,
+	    "waiting:suite/a.test.lua;done:0;started;done:19;");
+	ck_assert_int_eq(waitpid(a, &st, 0), a);
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -314,6 +338,7 @@ main(void)
 	tcase_add_test(tc, restore_of_fresh_build_fails);
 	tcase_add_test(tc, concurrent_one_builds_one_waits);
 	tcase_add_test(tc, lab_fixture_entries);
+	tcase_add_test(tc, waiter_builds_when_peer_fails);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
