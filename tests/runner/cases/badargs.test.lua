@@ -1,0 +1,2 @@
+test("ok", function(t) end)
+test("no function")

@@ -1,0 +1,1 @@
+test(42, function(t) end)

@@ -1,0 +1,13 @@
+provium:claim{memory = "512M", cpus = 2}
+test("second claim refused", function(t)
+	local _, err = pcall(function() provium:claim{memory = 1} end)
+	t:log(err)
+end)
+test("bad claim fields", function(t)
+	local _, err = pcall(function() provium:claim{memory = "lots"} end)
+	t:log(err)
+	_, err = pcall(function() provium:claim{memory = "99999999999T"} end)
+	t:log(err)
+	_, err = pcall(function() provium:claim{cpus = -1} end)
+	t:log(err)
+end)

@@ -1,0 +1,2 @@
+test("a", function(t) end)
+test("a", function(t) end)

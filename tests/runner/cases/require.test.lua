@@ -1,0 +1,11 @@
+local h = require("helper_mod")
+local pkg = require("helper_pkg")
+test("helper module", function(t)
+	t:assert_eq(h.double(21), 42)
+	t:assert_eq(pkg.name, "helper_pkg")
+end)
+test("source path is absolute", function(t)
+	t:assert_eq(_PROVIUM_SOURCE_PATH:sub(1, 1), "/")
+	t:assert_eq(_PROVIUM_SOURCE_PATH:sub(-#"/tests/runner/cases/require.test.lua"),
+		"/tests/runner/cases/require.test.lua")
+end)

@@ -1,0 +1,5 @@
+test("never", function(t) end)
+local function helper()
+	error("setup failed")
+end
+helper()

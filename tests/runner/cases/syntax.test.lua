@@ -1,0 +1,3 @@
+test("never", function(t) end)
+
+local x = = 1

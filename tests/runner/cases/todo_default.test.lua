@@ -1,0 +1,2 @@
+test("one", function(t) t:fail("ran") end)
+todo()
