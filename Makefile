@@ -166,7 +166,7 @@ install: all
 	install -m 0755 $(PROVIUM) $(COVERAGE) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0755 $(AGENT) $(DESTDIR)$(PREFIX)/libexec/provium/
 	if [ -d $(BUILD)/guest/current ]; then \
-		cp -L $(BUILD)/guest/current/* $(DESTDIR)$(PREFIX)/share/provium/guest/; fi
+		cp -RL $(BUILD)/guest/current/. $(DESTDIR)$(PREFIX)/share/provium/guest/; fi
 
 clean:
 	rm -rf build

@@ -83,6 +83,14 @@ int vmm_exited(struct vmm_vm *vm);
  */
 char *vmm_boot_failed(struct vmm_vm *vm, const char *why);
 
+/*
+ * Added for the qemu backend: call it while waiting for hello_ok (every
+ * ~100 ms).  Returns 1 with *why (malloc'd: "QEMU exited with status 1",
+ * "guest kernel panic") once the boot has visibly failed, so the caller
+ * can fail fast with vmm_boot_failed(vm, why); else 0.
+ */
+int vmm_boot_check(struct vmm_vm *vm, char **why);
+
 /* Last max bytes of the console log (malloc'd in *out), or -1 if none. */
 int vmm_console_tail(struct vmm_vm *vm, size_t max, char **out, size_t *len);
 

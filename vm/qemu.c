@@ -1,0 +1,987 @@
+/*
+ * qemu.c: the QEMU backend of vm/vmm.h.
+ *
+ * One qemu-system-x86_64 per VM, started with PR_SET_PDEATHSIG so it dies
+ * with its runner.  Its sockets and logs live in a private scratch dir
+ * $TMPDIR/provium-qemu/vm-<cid>; QEMU runs with that dir as cwd and
+ * relative paths, and we reach the sockets through /proc/self/fd/<dirfd>/,
+ * so a long TMPDIR never hits the 108-byte sun_path limit.
+ *
+ * Launch (qemu-facts §1): microvm + PVH vmlinux + tsc_early_khz when the
+ * host TSC frequency is known (microvm has no HPET/PM timer to calibrate
+ * against), q35 otherwise; agent on a virtio-serial port named "agent"
+ * backed by a unix socket; serial console to console.log.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vm/accel.h"
+#include "vm/overlay.h"
+#include "vm/profile.h"
+#include "vm/qmp.h"
+#include "vm/spawn.h"
+#include "vm/vmm_backend.h"
+
+#define QEMU_BIN          "qemu-system-x86_64"
+#define QEMU_START_S      10.0    /* exec -> QMP socket answering */
+#define QEMU_QMP_S        5.0     /* one QMP command */
+#define QEMU_INCOMING_S   60.0    /* restore: inmigrate -> paused */
+#define QEMU_MIGRATE_S    120.0   /* snapshot: migrate -> completed */
+#define QEMU_QUIT_MS      2000u
+#define PANIC_NEEDLE      "Kernel panic"
+
+struct qemu_vm {
+	struct vmm_vm base;
+	uint32_t cid;
+	pid_t pid;
+	int reaped;
+	int status;
+	char *name;
+	char *scratch;
+	int dirfd;
+	int agent_fd;
+	struct qmp *qmp;
+	off_t panic_scanned;     /* console bytes already searched */
+	int panicked;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static struct qemu_vm *qvm(struct vmm_vm *vm)
+{
+	return (struct qemu_vm *)vm;
+}
+
+static const struct qemu_vm *cqvm(const struct vmm_vm *vm)
+{
+	return (const struct qemu_vm *)vm;
+}
+
+/* ---- argv builder ---- */
+
+struct args {
+	char **v;
+	size_t n, cap;
+	int failed;
+};
+
+static void arg(struct args *a, const char *s)
+{
+	if (a->failed)
+		return;
+	if (a->n + 2 > a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 64;
+		char **v = realloc(a->v, cap * sizeof(*v));
+		if (!v) {
+			a->failed = 1;
+			return;
+		}
+		a->v = v;
+		a->cap = cap;
+	}
+	a->v[a->n] = strdup(s);
+	if (!a->v[a->n]) {
+		a->failed = 1;
+		return;
+	}
+	a->v[++a->n] = NULL;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void argf(struct args *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	if (!s) {
+		a->failed = 1;
+		return;
+	}
+	arg(a, s);
+	free(s);
+}
+
+static void args_free(struct args *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+}
+
+/* ---- host facts ---- */
+
+/*
+ * The host TSC in kHz when it is constant and its frequency is known
+ * (under TCG the guest's rdtsc reads the host TSC), else 0.
+ */
+static unsigned long host_tsc_khz(void)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	if (!f)
+		return 0;
+	char line[4096];
+	double mhz = 0;
+	int constant = 0, known = 0, got_flags = 0;
+	while (fgets(line, sizeof(line), f) && !(mhz > 0 && got_flags)) {
+		if (strncmp(line, "cpu MHz", 7) == 0 && !(mhz > 0)) {
+			char *c = strchr(line, ':');
+			if (c)
+				mhz = strtod(c + 1, NULL);
+		} else if (strncmp(line, "flags", 5) == 0 && !got_flags) {
+			got_flags = 1;
+			constant = strstr(line, " constant_tsc") != NULL;
+			known = strstr(line, " tsc_known_freq") != NULL;
+		}
+	}
+	fclose(f);
+	if (!constant || !known || !(mhz > 0))
+		return 0;
+	return (unsigned long)llround(mhz * 1000);
+}
+
+/* PROVIUM_ACCEL (kvm|tcg|auto, set by the supervisor); auto decides here. */
+static int pick_accel(enum accel_mode *m, char **err)
+{
+	const char *e = getenv("PROVIUM_ACCEL");
+	enum accel_mode mode = ACCEL_AUTO;
+	if (e && *e && accel_parse(e, &mode) < 0) {
+		(void)asprintf(err, "PROVIUM_ACCEL=%s: expected auto, kvm or tcg",
+		    e);
+		return -1;
+	}
+	char *why = NULL;
+	int rc = accel_decide(mode, m, &why);
+	if (rc < 0)
+		*err = why;
+	else
+		free(why);
+	return rc;
+}
+
+/* ---- scratch dir ---- */
+
+static void rm_flat_dir(int parent, const char *name);
+
+static void rm_scratch(struct qemu_vm *v)
+{
+	if (v->dirfd >= 0) {
+		close(v->dirfd);
+		v->dirfd = -1;
+	}
+	if (v->scratch)
+		rm_flat_dir(AT_FDCWD, v->scratch);
+}
+
+/* Removes a flat directory and its files (best effort). */
+static void rm_flat_dir(int parent, const char *name)
+{
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    O_NOFOLLOW);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			unlinkat(fd, de->d_name, 0);
+	if (d)
+		closedir(d);
+	else if (fd >= 0)
+		close(fd);
+	unlinkat(parent, name, AT_REMOVEDIR);
+}
+
+/* Gone, or a zombie its parent has not reaped yet. */
+static int pid_dead(pid_t pid)
+{
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return 1;
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	/* "pid (comm) S ...": comm may hold spaces and parens. */
+	char *rp = strrchr(buf, ')');
+	return rp && rp[1] == ' ' && rp[2] == 'Z';
+}
+
+/*
+ * Scratch dirs of runners that were killed (SIGKILL skips vmm_destroy;
+ * QEMU itself died with them) are removed by the next boot: each dir's
+ * "owner" file holds the pid of the process that made it.
+ */
+static void sweep_stale(const char *root)
+{
+	int rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = rfd >= 0 ? fdopendir(rfd) : NULL;
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (strncmp(de->d_name, "vm-", 3) != 0)
+			continue;
+		char path[300], buf[32] = { 0 };
+		snprintf(path, sizeof(path), "%s/owner", de->d_name);
+		int fd = openat(rfd, path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		long pid = n > 0 ? strtol(buf, NULL, 10) : 0;
+		if (pid > 0 && pid_dead((pid_t)pid))
+			rm_flat_dir(rfd, de->d_name);
+	}
+	if (d)
+		closedir(d);
+	else if (rfd >= 0)
+		close(rfd);
+}
+
+static int write_owner(struct qemu_vm *v)
+{
+	int fd = openat(v->dirfd, "owner", O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	int rc = write(fd, buf, (size_t)n) == n ? 0 : -1;
+	close(fd);
+	return rc;
+}
+
+static int make_scratch(struct qemu_vm *v, char **err)
+{
+	char *root = overlay_scratch_root(err);
+	if (!root)
+		return -1;
+	sweep_stale(root);
+	/* A stale dir of a killed run may hold our cid: take the next name. */
+	for (int i = 0; i < 1000; i++) {
+		free(v->scratch);
+		v->scratch = NULL;
+		int r = i ? asprintf(&v->scratch, "%s/vm-%u.%d", root, v->cid, i) :
+		    asprintf(&v->scratch, "%s/vm-%u", root, v->cid);
+		if (r < 0)
+			break;
+		if (mkdir(v->scratch, 0700) == 0) {
+			free(root);
+			v->dirfd = open(v->scratch, O_RDONLY | O_DIRECTORY |
+			    O_CLOEXEC);
+			if (v->dirfd < 0 || write_owner(v) < 0) {
+				(void)asprintf(err, "%s: %s", v->scratch,
+				    strerror(errno));
+				return -1;
+			}
+			return 0;
+		}
+		if (errno != EEXIST) {
+			(void)asprintf(err, "%s: %s", v->scratch, strerror(errno));
+			free(root);
+			return -1;
+		}
+	}
+	free(root);
+	free(v->scratch);
+	v->scratch = NULL;
+	*err = strdup("could not create a VM scratch directory");
+	return -1;
+}
+
+static int connect_in_scratch(struct qemu_vm *v, const char *name)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s",
+	    v->dirfd, name);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* ---- process state ---- */
+
+static int reap(struct qemu_vm *v, int block)
+{
+	if (v->reaped || v->pid <= 0)
+		return 1;
+	int st;
+	pid_t r;
+	do
+		r = waitpid(v->pid, &st, block ? 0 : WNOHANG);
+	while (r < 0 && errno == EINTR);
+	if (r == v->pid) {
+		v->reaped = 1;
+		v->status = st;
+		return 1;
+	}
+	if (r < 0 && errno == ECHILD) {
+		/* Someone else reaped it (a runner-wide reaper). */
+		v->reaped = 1;
+		v->status = -1;
+		return 1;
+	}
+	return 0;
+}
+
+static int read_tail(struct qemu_vm *v, const char *file, size_t max,
+    char **out, size_t *len)
+{
+	int fd = openat(v->dirfd, file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return -1;
+	}
+	off_t start = st.st_size > (off_t)max ? st.st_size - (off_t)max : 0;
+	size_t n = (size_t)(st.st_size - start);
+	char *b = malloc(n + 1);
+	ssize_t r = b ? pread(fd, b, n, start) : -1;
+	close(fd);
+	if (r < 0) {
+		free(b);
+		return -1;
+	}
+	b[r] = 0;
+	*out = b;
+	*len = (size_t)r;
+	return 0;
+}
+
+/* Scans console bytes not yet looked at for a kernel panic. */
+static int scan_panic(struct qemu_vm *v)
+{
+	if (v->panicked)
+		return 1;
+	int fd = openat(v->dirfd, "console.log", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	char buf[65536];
+	off_t pos = v->panic_scanned;
+	/* Overlap so a needle split across reads is still found. */
+	off_t from = pos > (off_t)sizeof(PANIC_NEEDLE) ?
+	    pos - (off_t)sizeof(PANIC_NEEDLE) : 0;
+	ssize_t n;
+	while ((n = pread(fd, buf, sizeof(buf) - 1, from)) > 0) {
+		buf[n] = 0;
+		if (memmem(buf, (size_t)n, PANIC_NEEDLE,
+		    strlen(PANIC_NEEDLE))) {
+			v->panicked = 1;
+			break;
+		}
+		pos = from + n;
+		if (n < (ssize_t)sizeof(buf) - 1)
+			break;      /* short read: end of the file for now */
+		from = pos - (off_t)sizeof(PANIC_NEEDLE);
+	}
+	v->panic_scanned = pos;
+	close(fd);
+	return v->panicked;
+}
+
+static char *exit_text(struct qemu_vm *v)
+{
+	if (v->status == -1)
+		return strdup("QEMU exited");
+	char *d = spawn_describe(v->status);
+	char *s = NULL;
+	(void)asprintf(&s, "QEMU %s", d ? d : "exited");
+	free(d);
+	return s;
+}
+
+static int q_boot_check(struct vmm_vm *vm, char **why)
+{
+	struct qemu_vm *v = qvm(vm);
+	if (reap(v, 0)) {
+		*why = exit_text(v);
+		return 1;
+	}
+	if (scan_panic(v)) {
+		*why = strdup("guest kernel panic");
+		return 1;
+	}
+	return 0;
+}
+
+static int wait_exit(struct qemu_vm *v, unsigned ms);
+
+static char *q_boot_failed(struct vmm_vm *vm, const char *why)
+{
+	struct qemu_vm *v = qvm(vm);
+	char *con = NULL, *qerr = NULL, *state = NULL, *msg = NULL;
+	size_t clen = 0, qlen = 0;
+	/*
+	 * A dying QEMU closes its sockets before it can be reaped: give it a
+	 * moment, so "agent channel closed" comes with the real cause.
+	 */
+	if (wait_exit(v, 200))
+		state = exit_text(v);
+	else if (scan_panic(v))
+		state = strdup("guest kernel panic");
+	if (read_tail(v, "console.log", VMM_CONSOLE_EXCERPT, &con, &clen) < 0)
+		con = NULL;
+	if (v->reaped && read_tail(v, "qemu.stderr", 1024, &qerr, &qlen) < 0)
+		qerr = NULL;
+	(void)asprintf(&msg, "VM `%s` (cid %u) failed to boot: %s%s%s%s%s%s"
+	    "\n--- guest console (last bytes) ---\n%s%s"
+	    "--- end of guest console ---",
+	    v->name, v->cid, why ? why : "agent did not answer",
+	    state && (!why || !strstr(why, state)) ? " (" : "",
+	    state && (!why || !strstr(why, state)) ? state : "",
+	    state && (!why || !strstr(why, state)) ? ")" : "",
+	    qerr && qlen ? "\nQEMU stderr: " : "", qerr && qlen ? qerr : "",
+	    con ? con : "(no console output)\n",
+	    con && clen && con[clen - 1] != '\n' ? "\n" : "");
+	free(con);
+	free(qerr);
+	free(state);
+	return msg;
+}
+
+static int q_console_tail(struct vmm_vm *vm, size_t max, char **out,
+    size_t *len)
+{
+	return read_tail(qvm(vm), "console.log", max, out, len);
+}
+
+/* ---- QMP ops ---- */
+
+static int need_qmp(struct qemu_vm *v, char **err)
+{
+	if (v->qmp)
+		return 0;
+	(void)asprintf(err, "VM `%s`: no QMP connection", v->name);
+	return -1;
+}
+
+static int q_pause(struct vmm_vm *vm, char **err)
+{
+	struct qemu_vm *v = qvm(vm);
+	if (need_qmp(v, err) < 0)
+		return -1;
+	return qmp_execute(v->qmp, "stop", NULL, QEMU_QMP_S, NULL, err);
+}
+
+static int q_resume(struct vmm_vm *vm, char **err)
+{
+	struct qemu_vm *v = qvm(vm);
+	if (need_qmp(v, err) < 0)
+		return -1;
+	return qmp_execute(v->qmp, "cont", NULL, QEMU_QMP_S, NULL, err);
+}
+
+/* 'path' quoted for the sh -c that QEMU's exec: migration runs. */
+static char *shell_quote(const char *s)
+{
+	size_t n = 2;
+	for (const char *p = s; *p; p++)
+		n += *p == '\'' ? 4 : 1;
+	char *r = malloc(n + 1), *w = r;
+	if (!r)
+		return NULL;
+	*w++ = '\'';
+	for (; *s; s++) {
+		if (*s == '\'') {
+			memcpy(w, "'\\''", 4);
+			w += 4;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w++ = '\'';
+	*w = 0;
+	return r;
+}
+
+static char *abs_path(const char *p)
+{
+	char *r = NULL;
+	if (*p == '/')
+		return strdup(p);
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof(cwd)))
+		return NULL;
+	if (asprintf(&r, "%s/%s", cwd, p) < 0)
+		return NULL;
+	return r;
+}
+
+static int q_snapshot(struct vmm_vm *vm, const char *path, char **err)
+{
+	struct qemu_vm *v = qvm(vm);
+	if (need_qmp(v, err) < 0)
+		return -1;
+	/* QEMU 7.2 has no file: URI; exec: runs sh -c in QEMU's cwd. */
+	char *ap = abs_path(path), *q = ap ? shell_quote(ap) : NULL, *uri = NULL;
+	free(ap);
+	if (!q || asprintf(&uri, "exec:zstd -q -1 > %s", q) < 0) {
+		free(q);
+		*err = strdup("out of memory");
+		return -1;
+	}
+	free(q);
+	if (qmp_execute(v->qmp, "stop", NULL, QEMU_QMP_S, NULL, err) < 0) {
+		free(uri);
+		return -1;
+	}
+	int rc = qmp_execute(v->qmp, "migrate", json_pack("{s:s}", "uri", uri),
+	    QEMU_QMP_S, NULL, err);
+	free(uri);
+	if (rc < 0)
+		return -1;
+	double deadline = now_s() + QEMU_MIGRATE_S;
+	while (now_s() < deadline) {
+		json_t *r = NULL;
+		if (qmp_execute(v->qmp, "query-migrate", NULL, QEMU_QMP_S, &r,
+		    err) < 0)
+			return -1;
+		const char *st = json_string_value(json_object_get(r, "status"));
+		if (st && strcmp(st, "completed") == 0) {
+			json_decref(r);
+			return 0;
+		}
+		if (st && (strcmp(st, "failed") == 0 ||
+		    strcmp(st, "cancelled") == 0)) {
+			const char *d = json_string_value(json_object_get(r,
+			    "error-desc"));
+			(void)asprintf(err, "snapshot of VM `%s` to %s failed: %s",
+			    v->name, path, d ? d : st);
+			json_decref(r);
+			return -1;
+		}
+		json_decref(r);
+		sleep_ms(20);
+	}
+	(void)asprintf(err, "snapshot of VM `%s` to %s did not complete in %.0f s",
+	    v->name, path, QEMU_MIGRATE_S);
+	return -1;
+}
+
+/* ---- accessors ---- */
+
+static int q_agent_fd(const struct vmm_vm *vm)
+{
+	return cqvm(vm)->agent_fd;
+}
+
+static unsigned q_caps(const struct vmm_vm *vm)
+{
+	(void)vm;
+	return VMM_CAP_CONSOLE | VMM_CAP_PAUSE | VMM_CAP_SNAPSHOT;
+}
+
+static uint32_t q_cid(const struct vmm_vm *vm)
+{
+	return cqvm(vm)->cid;
+}
+
+static pid_t q_pid(const struct vmm_vm *vm)
+{
+	return cqvm(vm)->pid;
+}
+
+static int q_exited(struct vmm_vm *vm)
+{
+	return reap(qvm(vm), 0);
+}
+
+/* ---- destroy ---- */
+
+static int wait_exit(struct qemu_vm *v, unsigned ms)
+{
+	double deadline = now_s() + ms / 1000.0;
+	for (;;) {
+		if (reap(v, 0))
+			return 1;
+		if (now_s() >= deadline)
+			return 0;
+		sleep_ms(10);
+	}
+}
+
+static void q_destroy(struct vmm_vm *vm, unsigned grace_ms)
+{
+	struct qemu_vm *v = qvm(vm);
+	if (v->pid > 0 && !wait_exit(v, grace_ms)) {
+		char *e = NULL;
+		if (v->qmp && qmp_execute(v->qmp, "quit", NULL, 1.0, NULL, &e) == 0)
+			wait_exit(v, QEMU_QUIT_MS);
+		free(e);
+		if (!reap(v, 0)) {
+			kill(v->pid, SIGKILL);
+			reap(v, 1);
+		}
+	}
+	qmp_close(v->qmp);
+	if (v->agent_fd >= 0)
+		close(v->agent_fd);
+	/* PROVIUM_KEEP_SCRATCH=1 keeps console.log & co. for debugging. */
+	const char *keep = getenv("PROVIUM_KEEP_SCRATCH");
+	if (keep && strcmp(keep, "1") == 0) {
+		if (v->dirfd >= 0)
+			close(v->dirfd);
+		v->dirfd = -1;
+		free(v->scratch);
+		v->scratch = NULL;
+	}
+	rm_scratch(v);
+	free(v->scratch);
+	free(v->name);
+	free(v);
+}
+
+/* ---- boot ---- */
+
+static char *build_cmdline(const struct vmm_boot_opts *o, bool microvm,
+    unsigned long tsc_khz, char **err)
+{
+	const struct profile *p = o->profile;
+	char *base = o->kernel_cmdline ? strdup(o->kernel_cmdline) :
+	    profile_cmdline(p, err);
+	if (!base) {
+		if (!*err)
+			*err = strdup("out of memory");
+		return NULL;
+	}
+	char *c = NULL;
+	int r = asprintf(&c, "%s%s%s", base,
+	    o->kernel_cmdline_append && *o->kernel_cmdline_append ? " " : "",
+	    o->kernel_cmdline_append ? o->kernel_cmdline_append : "");
+	free(base);
+	if (r < 0) {
+		*err = strdup("out of memory");
+		return NULL;
+	}
+	/* The console log is ttyS0: boot messages and panics must reach it. */
+	if (!strstr(c, "console=ttyS0")) {
+		char *t = NULL;
+		r = asprintf(&t, "%s%sconsole=ttyS0", c, *c ? " " : "");
+		free(c);
+		if (r < 0) {
+			*err = strdup("out of memory");
+			return NULL;
+		}
+		c = t;
+	}
+	/*
+	 * Under TCG the guest's TSC is the host's, constant and of known
+	 * rate: say so, or the clocksource watchdog, comparing it with
+	 * jiffies that a loaded host delivers late, may drop the guest to
+	 * the 4 ms refined-jiffies clock in the middle of a test.
+	 */
+	if (microvm && !strstr(c, "tsc_early_khz=")) {
+		char *t = NULL;
+		r = asprintf(&t, "%s tsc_early_khz=%lu tsc=reliable", c, tsc_khz);
+		free(c);
+		if (r < 0) {
+			*err = strdup("out of memory");
+			return NULL;
+		}
+		c = t;
+	}
+	if (p->inject_agent) {
+		char *t = overlay_cmdline(c, err);
+		free(c);
+		c = t;
+	}
+	return c;
+}
+
+static int build_args(struct args *a, const struct vmm_boot_opts *o,
+    const char *initrd, const char *cmdline,
+    enum accel_mode accel, bool microvm, char **err)
+{
+	uint64_t mem = o->memory_bytes ? o->memory_bytes : VMM_DEFAULT_MEMORY;
+	unsigned cpus = o->cpus ? o->cpus : VMM_DEFAULT_CPUS;
+	arg(a, QEMU_BIN);
+	arg(a, "-accel");
+	arg(a, accel == ACCEL_KVM ? "kvm" : "tcg");
+	if (accel == ACCEL_KVM) {
+		arg(a, "-cpu");
+		arg(a, "host");
+	}
+	arg(a, "-machine");
+	arg(a, microvm ? "microvm" : "q35");
+	arg(a, "-m");
+	argf(a, "%lluM", (unsigned long long)((mem + (1 << 20) - 1) >> 20));
+	arg(a, "-smp");
+	argf(a, "%u", cpus);
+	arg(a, "-nodefaults");
+	arg(a, "-no-user-config");
+	arg(a, "-display");
+	arg(a, "none");
+	arg(a, "-no-reboot");
+	if (!o->restore_from) {
+		arg(a, "-kernel");
+		arg(a, o->profile->kernel);
+		if (initrd) {
+			arg(a, "-initrd");
+			arg(a, initrd);
+		}
+		arg(a, "-append");
+		arg(a, cmdline);
+	}
+	arg(a, "-serial");
+	arg(a, "file:console.log");
+	arg(a, "-device");
+	arg(a, microvm ? "virtio-serial-device,id=vs0" :
+	    "virtio-serial-pci,id=vs0");
+	arg(a, "-chardev");
+	arg(a, "socket,id=agent,path=agent.sock,server=on,wait=off");
+	arg(a, "-device");
+	arg(a, "virtserialport,bus=vs0.0,chardev=agent,name=agent");
+	arg(a, "-qmp");
+	arg(a, "unix:qmp.sock,server=on,wait=off");
+	if (o->has_rng_seed) {
+		arg(a, "-fw_cfg");
+		argf(a, "name=opt/provium/rng-seed,string=%016llx",
+		    (unsigned long long)o->rng_seed);
+	}
+	if (o->has_initial_time) {
+		time_t t = (time_t)o->initial_time;
+		struct tm tm;
+		char buf[64];
+		if (!gmtime_r(&t, &tm) ||
+		    !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm)) {
+			(void)asprintf(err, "initial_time %lld is out of range",
+			    (long long)o->initial_time);
+			return -1;
+		}
+		arg(a, "-rtc");
+		argf(a, "base=%s,clock=vm", buf);
+	}
+	if (o->restore_from) {
+		char *ap = abs_path(o->restore_from);
+		char *q = ap ? shell_quote(ap) : NULL;
+		free(ap);
+		if (!q) {
+			*err = strdup("out of memory");
+			return -1;
+		}
+		arg(a, "-incoming");
+		argf(a, "exec:zstd -q -dc < %s", q);
+		free(q);
+	}
+	if (a->failed) {
+		*err = strdup("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Waits for QEMU's QMP socket; fails as soon as QEMU exits. */
+static int connect_qmp(struct qemu_vm *v, char **err)
+{
+	double deadline = now_s() + QEMU_START_S;
+	for (;;) {
+		int fd = connect_in_scratch(v, "qmp.sock");
+		if (fd >= 0) {
+			char *qerr = NULL;
+			if (qmp_open(fd, QEMU_QMP_S, &v->qmp, &qerr) == 0)
+				return 0;
+			*err = q_boot_failed(&v->base, qerr);
+			free(qerr);
+			return -1;
+		}
+		if (reap(v, 0)) {
+			char *why = exit_text(v);
+			*err = q_boot_failed(&v->base, why);
+			free(why);
+			return -1;
+		}
+		if (now_s() > deadline) {
+			*err = q_boot_failed(&v->base,
+			    "QEMU did not open its QMP socket in 10 s");
+			return -1;
+		}
+		sleep_ms(2);
+	}
+}
+
+static int finish_incoming(struct qemu_vm *v, char **err)
+{
+	double deadline = now_s() + QEMU_INCOMING_S;
+	for (;;) {
+		char *st = qmp_status(v->qmp, QEMU_QMP_S, err);
+		if (!st)
+			return -1;
+		int waiting = strcmp(st, "inmigrate") == 0;
+		free(st);
+		if (!waiting)
+			break;
+		if (reap(v, 0) || now_s() > deadline) {
+			char *why = reap(v, 0) ? exit_text(v) :
+			    strdup("restore did not finish in time");
+			*err = q_boot_failed(&v->base, why);
+			free(why);
+			return -1;
+		}
+		sleep_ms(5);
+	}
+	return qmp_execute(v->qmp, "cont", NULL, QEMU_QMP_S, NULL, err);
+}
+
+static int q_boot(const struct vmm_boot_opts *o, struct vmm_vm **out,
+    char **err)
+{
+	*err = NULL;
+	const struct profile *p = o->profile;
+	if (!p) {
+		*err = strdup("the qemu backend needs a profile");
+		return -1;
+	}
+	if (!o->restore_from && profile_check_paths(p, err) < 0)
+		return -1;
+	enum accel_mode accel;
+	if (pick_accel(&accel, err) < 0)
+		return -1;
+	struct qemu_vm *v = calloc(1, sizeof(*v));
+	if (!v) {
+		*err = strdup("out of memory");
+		return -1;
+	}
+	v->base.ops = &vmm_qemu_ops;
+	v->cid = o->cid;
+	v->dirfd = -1;
+	v->agent_fd = -1;
+	v->name = strdup(o->vm_name ? o->vm_name : "vm");
+	struct args a = { 0 };
+	char *initrd = NULL, *cmdline = NULL;
+	if (!v->name || make_scratch(v, err) < 0)
+		goto fail;
+
+	const char *machine = getenv("PROVIUM_MACHINE");
+	unsigned long tsc_khz = host_tsc_khz();
+	bool microvm = machine && *machine ? strcmp(machine, "microvm") == 0 :
+	    tsc_khz != 0;
+	if (!o->restore_from) {
+		if (overlay_initrd(p, &initrd, err) < 0)
+			goto fail;
+		if (o->nfiles) {
+			char *with = NULL;
+			if (asprintf(&with, "%s/initrd.cpio", v->scratch) < 0) {
+				*err = strdup("out of memory");
+				goto fail;
+			}
+			if (overlay_with_files(initrd, o->files, o->nfiles, with,
+			    err) < 0) {
+				free(with);
+				goto fail;
+			}
+			free(initrd);
+			initrd = with;
+		}
+		cmdline = build_cmdline(o, microvm && tsc_khz, tsc_khz, err);
+		if (!cmdline)
+			goto fail;
+	}
+	if (build_args(&a, o, initrd, cmdline, accel, microvm, err) < 0)
+		goto fail;
+	if (o->verbose) {
+		fprintf(stderr, "provium: VM `%s` (cid %u):", v->name, v->cid);
+		for (size_t i = 0; i < a.n; i++)
+			fprintf(stderr, " %s", a.v[i]);
+		fprintf(stderr, "\n");
+	}
+	int efd = openat(v->dirfd, "qemu.stderr",
+	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (efd < 0) {
+		(void)asprintf(err, "%s/qemu.stderr: %s", v->scratch,
+		    strerror(errno));
+		goto fail;
+	}
+	struct spawn_opts so = SPAWN_OPTS_INIT;
+	so.cwd = v->scratch;
+	so.stdout_fd = efd;
+	so.stderr_fd = efd;
+	so.pdeathsig = true;
+	char *serr = NULL;
+	int rc = spawn_start(a.v, &so, &v->pid, &serr);
+	close(efd);
+	if (rc < 0) {
+		(void)asprintf(err, "%s (is qemu-system-x86 installed? "
+		    "`make deps`)", serr);
+		free(serr);
+		goto fail;
+	}
+	if (connect_qmp(v, err) < 0)
+		goto fail;
+	if (o->restore_from && finish_incoming(v, err) < 0)
+		goto fail;
+	v->agent_fd = connect_in_scratch(v, "agent.sock");
+	if (v->agent_fd < 0) {
+		char *why = NULL;
+		(void)asprintf(&why, "agent socket: %s", strerror(errno));
+		*err = q_boot_failed(&v->base, why);
+		free(why);
+		goto fail;
+	}
+	args_free(&a);
+	free(initrd);
+	free(cmdline);
+	*out = &v->base;
+	return 0;
+fail:
+	args_free(&a);
+	free(initrd);
+	free(cmdline);
+	q_destroy(&v->base, 0);
+	return -1;
+}
+
+const struct vmm_backend_ops vmm_qemu_ops = {
+	.name = "qemu",
+	.boot = q_boot,
+	.agent_fd = q_agent_fd,
+	.caps = q_caps,
+	.cid = q_cid,
+	.pid = q_pid,
+	.exited = q_exited,
+	.boot_check = q_boot_check,
+	.boot_failed = q_boot_failed,
+	.console_tail = q_console_tail,
+	.pause = q_pause,
+	.resume = q_resume,
+	.snapshot = q_snapshot,
+	.destroy = q_destroy,
+};
