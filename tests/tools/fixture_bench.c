@@ -208,7 +208,7 @@ on_hit(void *c, const char *n)
 }
 
 static int
-do_build(void *c, const char *name, const char *tmp, char **err)
+do_build(void *c, const char *name, const char *tmp, char **meta, char **err)
 {
 	struct bench *b = c;
 	struct vmm_vm *vm;
@@ -223,11 +223,14 @@ do_build(void *c, const char *name, const char *tmp, char **err)
 	}
 	b->save_s = now_s() - t0;
 	vmm_destroy(vm, 0);
+	if (asprintf(meta, "{\"profile\":\"%s\"}", b->p->name) < 0)
+		*meta = NULL;
 	return 0;
 }
 
 static int
-do_restore(void *c, const char *name, const char *snap, char **err)
+do_restore(void *c, const char *name, const char *snap, const char *meta,
+    char **err)
 {
 	struct bench *b = c;
 	struct vmm_vm *vm;

@@ -128,7 +128,7 @@ START_TEST(lock_contention_reports_holder)
 		if (read(go[0], &c, 1) != 1)
 			_exit(3);
 		put_raw(path_of(ka, ".snap.tmp"), 4096);
-		if (fixture_cache_commit(dir, ka, &size, &err) < 0)
+		if (fixture_cache_commit(dir, ka, "{\"profile\":\"linux\"}", &size, &err) < 0)
 			_exit(4);
 		usleep(100000);    /* parent is blocked in fixture_lock_wait */
 		fixture_lock_release(&cl);
@@ -155,6 +155,9 @@ START_TEST(lock_contention_reports_holder)
 	ck_assert_int_eq(fixture_cache_check(dir, ka, &size, &why),
 	    FIXTURE_ENTRY_OK);
 	ck_assert_uint_eq(size, 4096);
+	ck_assert_int_eq(fixture_cache_meta(dir, ka, &file), 0);
+	ck_assert_str_eq(file, "{\"profile\":\"linux\"}");
+	free(file);
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert_int_eq(WEXITSTATUS(st), 0);
 	fixture_lock_release(&lk);
@@ -191,7 +194,7 @@ START_TEST(atomic_install)
 	ck_assert(!ZSTD_isError(zn));
 	snprintf(src, sizeof(src), "%s/built.zst", dir);
 	write_bytes(src, zout, zn);
-	ck_assert_int_eq(fixture_cache_install_file(dir, ka, src, &size, &err), 0);
+	ck_assert_int_eq(fixture_cache_install_file(dir, ka, src, NULL, &size, &err), 0);
 	ck_assert_uint_eq(size, zn);
 	ck_assert(exists(path_of(ka, ".snap")));
 	ck_assert(!exists(path_of(ka, ".snap.tmp")));
@@ -200,12 +203,17 @@ START_TEST(atomic_install)
 
 	/* An invalid snapshot is refused at commit and leaves nothing. */
 	write_bytes(path_of(kb, ".snap.tmp"), "garbage!", 8);
-	ck_assert_int_eq(fixture_cache_commit(dir, kb, &size, &err), -1);
+	ck_assert_int_eq(fixture_cache_commit(dir, kb, "{}", &size, &err), -1);
 	ck_assert_ptr_nonnull(strstr(err, "snapshot is invalid (not a zstd or "
 	    "QEMU migration stream); nothing installed"));
 	free(err);
 	ck_assert(!exists(path_of(kb, ".snap")));
 	ck_assert(!exists(path_of(kb, ".snap.tmp")));
+	ck_assert(!exists(path_of(kb, ".json")));
+	/* No metadata given: none stored, and reading it says so. */
+	char *meta = (char *)"x";
+	ck_assert_int_eq(fixture_cache_meta(dir, ka, &meta), 0);
+	ck_assert_ptr_null(meta);
 }
 END_TEST
 
@@ -225,7 +233,7 @@ START_TEST(full_disk_leaves_nothing)
 
 		signal(SIGXFSZ, SIG_IGN);
 		setrlimit(RLIMIT_FSIZE, &rl);
-		if (fixture_cache_install_file(dir, kc, src, &size, &err) == 0)
+		if (fixture_cache_install_file(dir, kc, src, "{}", &size, &err) == 0)
 			_exit(2);
 		_exit(strstr(err, "(cache disk full); nothing installed") ? 0 : 3);
 	}
@@ -233,6 +241,8 @@ START_TEST(full_disk_leaves_nothing)
 	ck_assert_int_eq(WEXITSTATUS(st), 0);
 	ck_assert(!exists(path_of(kc, ".snap")));
 	ck_assert(!exists(path_of(kc, ".snap.tmp")));
+	ck_assert(!exists(path_of(kc, ".json")));
+	ck_assert(!exists(path_of(kc, ".json.tmp")));
 }
 END_TEST
 
@@ -310,6 +320,7 @@ three_entries(void)
 	write_bytes(path_of(ka, ".lock"), "", 0);
 	write_bytes(path_of(kb, ".lock"), "", 0);
 	write_bytes(path_of(kc, ".lock"), "", 0);
+	write_bytes(path_of(kb, ".json"), "{}", 2);
 	set_atime(path_of(ka, ".snap"), 3000);
 	set_atime(path_of(kb, ".snap"), 1000);
 	set_atime(path_of(kc, ".snap"), 2000);
@@ -331,6 +342,7 @@ START_TEST(eviction_by_size_oldest_first)
 	ck_assert_uint_eq(freed, 2000);
 	ck_assert(!exists(path_of(kb, ".snap")));
 	ck_assert(!exists(path_of(kb, ".lock")));
+	ck_assert(!exists(path_of(kb, ".json")));
 	ck_assert(!exists(path_of(kc, ".snap")));
 	ck_assert(!exists(path_of(kc, ".lock")));
 	ck_assert(exists(path_of(ka, ".snap")));

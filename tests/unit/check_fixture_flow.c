@@ -60,7 +60,7 @@ on_hit(void *c, const char *name)
 }
 
 static int
-do_build(void *c, const char *name, const char *tmp, char **err)
+do_build(void *c, const char *name, const char *tmp, char **meta, char **err)
 {
 	struct rec *r = c;
 	char p[600];
@@ -84,11 +84,14 @@ do_build(void *c, const char *name, const char *tmp, char **err)
 	f = fopen(tmp, "w");
 	fputs("QEVM-built-snapshot", f);   /* 19 bytes */
 	fclose(f);
+	if (!r->lab)
+		*meta = strdup("{\"memory_bytes\":268435456}");
 	return 0;
 }
 
 static int
-do_restore(void *c, const char *name, const char *snap, char **err)
+do_restore(void *c, const char *name, const char *snap, const char *meta,
+    char **err)
 {
 	struct rec *r = c;
 
@@ -96,6 +99,12 @@ do_restore(void *c, const char *name, const char *snap, char **err)
 	if (r->restore_fails > 0) {
 		r->restore_fails--;
 		*err = strdup("migration stream rejected");
+		return -1;
+	}
+	/* The metadata the build stored comes back with every restore. */
+	if (r->lab ? meta != NULL :
+	    (meta == NULL || strcmp(meta, "{\"memory_bytes\":268435456}") != 0)) {
+		*err = strdup("wrong metadata");
 		return -1;
 	}
 	return 0;
