@@ -89,4 +89,22 @@ mkdir -p "$W/envcache"
 got=$(PROVIUM_FIXTURE_CACHE="$W/envcache" "$T" fixture list $O)
 expect "env cache" "0 entries, 0 B" "$got"
 "$T" fixture frobnicate $O >/dev/null 2>&1 && fail "unknown subcommand accepted"
+
+# provium.toml gives roots, cache_dir and the profiles' kernels (relative
+# to the config's directory), as for a run.
+mkdir -p "$W/proj/suite/fx"
+printf '[provium]\nroots = ["suite"]\ncache_dir = "cache"\n\n[profiles.p]\nkernel = "k"\ninitrd = ""\ncmdline = "console=ttyS0"\n' >"$W/proj/provium.toml"
+echo 'return 1' >"$W/proj/suite/fx/a.fixture.lua"
+echo k >"$W/proj/k"
+got=$(cd "$W/proj" && "$T" list --fixtures)
+expect "config list" "$(printf '%s\n\n1 fixture(s) found' "$W/proj/suite/fx/a.fixture.lua")" "$got"
+got=$("$T" fixture list --config "$W/proj/provium.toml")
+expect "config cache_dir" "(no cache directory at $W/proj/cache)" "$got"
+got=$("$T" fixture stale --config "$W/proj/provium.toml" | tail -n 1)
+expect "config stale" "1 stale fixture(s)" "$got"
+set +e
+err=$("$T" fixture stale --config "$W/nope.toml" 2>&1); rc=$?
+set -e
+expect "bad config rc" 2 "$rc"
+expect "bad config msg" "provium: $W/nope.toml: No such file or directory (check --config)" "$err"
 echo "fixture_cli: ok"
