@@ -8,6 +8,9 @@
  *                                    fixture_flow_get -> restore -> hello_ok,
  *                                    interleaved with N cold boots (so host
  *                                    load hits both alike)
+ *   fixture_bench get [opts] --file F
+ *                                    one fixture_flow_get as test file F;
+ *                                    prints "events: …" and "outcome: hit|built"
  *   fixture_bench files [opts]       F "files" as parallel processes (at most
  *                                    -j at once), each booting one VM to
  *                                    hello_ok: cold, then through one shared
@@ -344,7 +347,7 @@ main(int argc, char **argv)
 {
 	struct bench b = { 0 };
 	struct profile_config *cfg = NULL;
-	const char *mode, *profile = "linux", *config = NULL;
+	const char *mode, *profile = "linux", *config = NULL, *file = "t.test.lua";
 	int i, n = 5, nfiles = 10, par = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	char *err = NULL;
 	double *t, *t2;
@@ -378,6 +381,8 @@ main(int argc, char **argv)
 			config = v;
 		else if (strcmp(a, "--cache") == 0)
 			b.cache = v;
+		else if (strcmp(a, "--file") == 0)
+			file = v;
 		else {
 			fprintf(stderr, "fixture_bench: unknown option %s\n", a);
 			return 100;
@@ -418,6 +423,14 @@ main(int argc, char **argv)
 		}
 		printf("restore_ready_median: %.3f\n", median(t, n));
 		printf("cold_ready_median: %.3f\n", median(t2, n));
+	} else if (strcmp(mode, "get") == 0) {
+		int rc = via_fixture(&b, file, &t[0]);
+
+		printf("events: %s\noutcome: %s\n", b.events,
+		    rc == FIXTURE_FLOW_HIT ? "hit" : rc == FIXTURE_FLOW_BUILT ?
+		    "built" : "error");
+		if (rc < 0)
+			return 1;
 	} else if (strcmp(mode, "files") == 0) {
 		double wc, wf;
 		size_t removed;
