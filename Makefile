@@ -122,6 +122,9 @@ $(BUILD)/tests/check_%: tests/unit/check_%.c $(LIB)
 	$(Q)$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) \
 		$(LDLIBS_ALL) $(shell pkg-config --libs check)
 
+# It drives the real agent binary.
+$(BUILD)/tests/check_agent_client: | $(AGENT)
+
 $(BUILD)/tests/tools/%: tests/tools/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS_ALL)

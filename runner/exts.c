@@ -5,7 +5,9 @@
 #include <stddef.h>
 
 #include "runner/runner.h"
+#include "runner/vm_api.h"
 
 const struct runner_ext *const runner_exts[] = {
+	&vmapi_ext,
 	NULL,
 };

@@ -34,10 +34,6 @@ struct vmm_vm {
 };
 
 extern const struct vmm_backend_ops vmm_qemu_ops;   /* vm/qemu.c */
-/*
- * vm/local.c defines this.  Weak until it does, so the library links
- * without it; make it a plain extern once local.c is in.
- */
-extern const struct vmm_backend_ops vmm_local_ops __attribute__((weak));
+extern const struct vmm_backend_ops vmm_local_ops;   /* vm/local.c */
 
 #endif

@@ -1,0 +1,265 @@
+/* cli.c: option parsing for `provium [OPTIONS] [PATHS]...`. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+enum {
+	O_FILTER = 256, O_CONFIG, O_SAVE_EVENTS, O_EVENTS_STDOUT, O_JSON,
+	O_NO_PROGRESS, O_INCLUDE_SLOW, O_TAG, O_NO_TAG, O_TAG_META,
+	O_NO_TAG_META, O_VMM, O_ACCEL, O_TIMEOUT, O_MEM, O_CPUS,
+	O_CPU_OVERCOMMIT, O_PSI_THRESHOLD
+};
+
+static const struct option longopts[] = {
+	{ "filter", required_argument, NULL, O_FILTER },
+	{ "config", required_argument, NULL, O_CONFIG },
+	{ "save-events", required_argument, NULL, O_SAVE_EVENTS },
+	{ "events-stdout", no_argument, NULL, O_EVENTS_STDOUT },
+	{ "json", no_argument, NULL, O_JSON },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "no-progress", no_argument, NULL, O_NO_PROGRESS },
+	{ "include-slow", no_argument, NULL, O_INCLUDE_SLOW },
+	{ "tag", required_argument, NULL, O_TAG },
+	{ "no-tag", required_argument, NULL, O_NO_TAG },
+	{ "tag-meta", required_argument, NULL, O_TAG_META },
+	{ "no-tag-meta", required_argument, NULL, O_NO_TAG_META },
+	{ "vmm", required_argument, NULL, O_VMM },
+	{ "accel", required_argument, NULL, O_ACCEL },
+	{ "timeout", required_argument, NULL, O_TIMEOUT },
+	{ "mem", required_argument, NULL, O_MEM },
+	{ "cpus", required_argument, NULL, O_CPUS },
+	{ "cpu-overcommit", required_argument, NULL, O_CPU_OVERCOMMIT },
+	{ "psi-threshold", required_argument, NULL, O_PSI_THRESHOLD },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const char help_text[] =
+"Usage: provium [OPTIONS] [PATHS]...\n"
+"\n"
+"Runs every *.test.lua under PATHS (default: the current directory), one\n"
+"runner process per file, as many files at once as the resource pool admits.\n"
+"\n"
+"Selection:\n"
+"  --filter SUBSTR        keep files whose path (relative to its scan root)\n"
+"                         contains SUBSTR\n"
+"  --include-slow         also run tests with meta.slow\n"
+"  --tag TAG              run only tests tagged TAG (repeatable; any matches)\n"
+"  --no-tag TAG           skip tests tagged TAG (repeatable; wins over --tag)\n"
+"  --tag-meta KEY=VALUE   run only tests whose meta[KEY] contains VALUE\n"
+"                         (repeatable; same KEY = or, different KEYs = and)\n"
+"  --no-tag-meta KEY=VALUE  skip tests whose meta[KEY] contains VALUE\n"
+"\n"
+"Execution:\n"
+"  --timeout DUR          per-file wall-clock limit: N (seconds), Nms, Ns, Nm,\n"
+"                         Nh; 0 disables (default 300)\n"
+"  --vmm qemu|local       VM backend (default qemu)\n"
+"  --accel auto|kvm|tcg   QEMU accelerator (default auto)\n"
+"  --config PATH          provium.toml to read\n"
+"\n"
+"Admission (files start when the resource pool has room):\n"
+"  --mem SIZE             pool memory: bytes or N[KMGT] (default 80% of\n"
+"                         MemTotal)\n"
+"  --cpus N               pool CPUs (default the online CPUs)\n"
+"  --cpu-overcommit F     multiply the pool CPUs by F (0.5-8, default 1)\n"
+"  --psi-threshold PCT    hold new files while memory/cpu/io pressure\n"
+"                         (some avg10) exceeds PCT (default 10)\n"
+"\n"
+"Output:\n"
+"  --json                 one JSON object per file, in input order\n"
+"  --save-events PATH     append the msgpack event stream to PATH\n"
+"  --events-stdout        write the event stream to stdout (human output goes\n"
+"                         to stderr; conflicts with --json)\n"
+"  -v, --verbose          also list passed and skipped tests\n"
+"  -q, --quiet            print only failed or timed-out files\n"
+"  --no-progress          no live progress line on a terminal\n"
+"  -h, --help             this text\n"
+"  -V, --version          print the version\n"
+"\n"
+"Exit status: 0 every file passed (or no files), 1 a file failed, timed\n"
+"out or crashed, 2 usage or internal error, 130/143 interrupted.\n";
+
+const char *
+cli_help_text(void)
+{
+	return help_text;
+}
+
+int
+cli_parse_duration(const char *s, uint64_t *ms)
+{
+	char *end;
+	unsigned long long n;
+	uint64_t mul;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (*end == '\0' || strcmp(end, "s") == 0)
+		mul = 1000;
+	else if (strcmp(end, "ms") == 0)
+		mul = 1;
+	else if (strcmp(end, "m") == 0)
+		mul = 60 * 1000;
+	else if (strcmp(end, "h") == 0)
+		mul = 3600 * 1000;
+	else
+		return -1;
+	if (n > UINT64_MAX / mul)
+		return -1;
+	*ms = (uint64_t)n * mul;
+	return 0;
+}
+
+static int
+push_str(const char ***arr, size_t *n, const char *s)
+{
+	const char **p = realloc(*arr, (*n + 1) * sizeof(*p));
+
+	if (p == NULL)
+		return -1;
+	p[(*n)++] = s;
+	*arr = p;
+	return 0;
+}
+
+static int
+push_kv(struct cli_kv **arr, size_t *n, char *s, const char *flag,
+    char *err, size_t errlen)
+{
+	char *eq = strchr(s, '=');
+	struct cli_kv *p;
+
+	if (eq == NULL || eq == s) {
+		snprintf(err, errlen, "%s expects KEY=VALUE with a non-empty KEY, "
+		    "got `%s`", flag, s);
+		return -1;
+	}
+	p = realloc(*arr, (*n + 1) * sizeof(*p));
+	if (p == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	*eq = '\0';
+	p[*n].key = s;
+	p[*n].value = eq + 1;
+	(*n)++;
+	*arr = p;
+	return 0;
+}
+
+enum cli_result
+cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen)
+{
+	int c, oom = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->vmm = "qemu";
+	o->accel = "auto";
+	o->timeout_ms = 300 * 1000;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":vqhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_FILTER: o->filter = optarg; break;
+		case O_CONFIG: o->config = optarg; break;
+		case O_SAVE_EVENTS: o->save_events = optarg; break;
+		case O_EVENTS_STDOUT: o->events_stdout = true; break;
+		case O_JSON: o->json = true; break;
+		case 'v': o->verbose = true; break;
+		case 'q': o->quiet = true; break;
+		case O_NO_PROGRESS: o->no_progress = true; break;
+		case O_INCLUDE_SLOW: o->include_slow = true; break;
+		case O_TAG: oom |= push_str(&o->tag, &o->ntag, optarg); break;
+		case O_NO_TAG: oom |= push_str(&o->no_tag, &o->nno_tag, optarg); break;
+		case O_TAG_META:
+			if (push_kv(&o->tag_meta, &o->ntag_meta, optarg,
+			    "--tag-meta", err, errlen))
+				return CLI_USAGE;
+			break;
+		case O_NO_TAG_META:
+			if (push_kv(&o->no_tag_meta, &o->nno_tag_meta, optarg,
+			    "--no-tag-meta", err, errlen))
+				return CLI_USAGE;
+			break;
+		case O_VMM:
+			if (strcmp(optarg, "qemu") && strcmp(optarg, "local")) {
+				snprintf(err, errlen, "--vmm must be qemu or local, "
+				    "got `%s`", optarg);
+				return CLI_USAGE;
+			}
+			o->vmm = optarg;
+			break;
+		case O_ACCEL:
+			if (strcmp(optarg, "auto") && strcmp(optarg, "kvm") &&
+			    strcmp(optarg, "tcg")) {
+				snprintf(err, errlen, "--accel must be auto, kvm or "
+				    "tcg, got `%s`", optarg);
+				return CLI_USAGE;
+			}
+			o->accel = optarg;
+			break;
+		case O_TIMEOUT:
+			if (cli_parse_duration(optarg, &o->timeout_ms)) {
+				snprintf(err, errlen, "--timeout: cannot parse `%s` "
+				    "(use N, Nms, Ns, Nm or Nh; 0 disables)", optarg);
+				return CLI_USAGE;
+			}
+			break;
+		case O_MEM: o->mem = optarg; break;
+		case O_CPUS: o->cpus = optarg; break;
+		case O_CPU_OVERCOMMIT: o->cpu_overcommit = optarg; break;
+		case O_PSI_THRESHOLD: o->psi_threshold = optarg; break;
+		case 'h': return CLI_HELP;
+		case 'V': return CLI_VERSION;
+		case ':':
+			snprintf(err, errlen, "option `%s` needs a value",
+			    argv[optind - 1]);
+			return CLI_USAGE;
+		default:
+			if (optopt && optopt < 256)
+				snprintf(err, errlen, "unknown option `-%c`", optopt);
+			else
+				snprintf(err, errlen, "unknown option `%s`",
+				    argv[optind - 1]);
+			return CLI_USAGE;
+		}
+	}
+	if (o->verbose && o->quiet) {
+		snprintf(err, errlen, "-v/--verbose and -q/--quiet conflict");
+		return CLI_USAGE;
+	}
+	if (o->json && o->events_stdout) {
+		snprintf(err, errlen, "--json and --events-stdout conflict: both "
+		    "write to stdout");
+		return CLI_USAGE;
+	}
+	for (; optind < argc; optind++)
+		oom |= push_str(&o->paths, &o->npaths, argv[optind]);
+	if (oom) {
+		snprintf(err, errlen, "out of memory");
+		return CLI_USAGE;
+	}
+	return CLI_RUN;
+}
+
+void
+cli_opts_free(struct cli_opts *o)
+{
+	free(o->paths);
+	free(o->tag);
+	free(o->no_tag);
+	free(o->tag_meta);
+	free(o->no_tag_meta);
+	memset(o, 0, sizeof(*o));
+}

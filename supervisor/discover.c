@@ -1,0 +1,269 @@
+/* discover.c: recursive *.test.lua discovery and the static scan. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "discover.h"
+
+#define TEST_SUFFIX ".test.lua"
+/* A test file bigger than this is not scanned (it still runs). */
+#define SCAN_MAX_BYTES (16u * 1024 * 1024)
+
+static char *
+fmt(const char *f, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, f);
+	if (vasprintf(&s, f, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+static int
+has_suffix(const char *s, const char *suf)
+{
+	size_t n = strlen(s), m = strlen(suf);
+
+	return n > m && strcmp(s + n - m, suf) == 0;
+}
+
+char *
+discover_display_path(const char *path, const char *cwd)
+{
+	size_t cl = cwd ? strlen(cwd) : 0;
+	char *out, *o;
+	const char *p = path;
+
+	if (cwd && path[0] == '/' && cl > 1 && strncmp(path, cwd, cl) == 0 &&
+	    path[cl] == '/')
+		p = path + cl + 1;
+	if ((out = malloc(strlen(p) + 1)) == NULL)
+		return NULL;
+	o = out;
+	while (*p) {
+		/* drop "./" components and repeated slashes */
+		if ((o == out || o[-1] == '/') && p[0] == '.' &&
+		    (p[1] == '/' || p[1] == '\0') && !(o == out && p[1] == '\0')) {
+			p += p[1] ? 2 : 1;
+			continue;
+		}
+		if (*p == '/' && o > out && o[-1] == '/') {
+			p++;
+			continue;
+		}
+		*o++ = *p++;
+	}
+	if (o > out + 1 && o[-1] == '/')
+		o--;
+	*o = '\0';
+	return out;
+}
+
+struct walk {
+	struct discover_list *l;
+	size_t cap;
+	const char *filter;
+	const char *cwd;
+	char **err;
+};
+
+static int
+add_file(struct walk *w, const char *path, const char *rel)
+{
+	struct discovered *d;
+
+	if (w->filter && strstr(rel, w->filter) == NULL)
+		return 0;
+	if (w->l->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 64;
+		d = realloc(w->l->v, cap * sizeof(*d));
+		if (d == NULL)
+			goto oom;
+		w->l->v = d;
+		w->cap = cap;
+	}
+	d = &w->l->v[w->l->n];
+	memset(d, 0, sizeof(*d));
+	d->display = discover_display_path(path, w->cwd);
+	d->rel = discover_display_path(rel, NULL);
+	if (d->display == NULL || d->rel == NULL) {
+		free(d->display);
+		free(d->rel);
+		goto oom;
+	}
+	w->l->n++;
+	return 0;
+oom:
+	*w->err = fmt("out of memory");
+	return -1;
+}
+
+/* dir is the path as the user will see it; rel the part below the root. */
+static int
+walk_dir(struct walk *w, const char *dir, const char *rel)
+{
+	DIR *d;
+	struct dirent *e;
+	int rc = 0;
+
+	if ((d = opendir(dir)) == NULL) {
+		*w->err = fmt("%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && (errno = 0, e = readdir(d)) != NULL) {
+		char *p, *r;
+		struct stat st;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		p = fmt("%s/%s", dir, e->d_name);
+		r = *rel ? fmt("%s/%s", rel, e->d_name) : strdup(e->d_name);
+		if (p == NULL || r == NULL) {
+			*w->err = fmt("out of memory");
+			rc = -1;
+		} else if (lstat(p, &st) != 0) {
+			if (errno != ENOENT) {  /* vanished while walking: fine */
+				*w->err = fmt("%s: %s", p, strerror(errno));
+				rc = -1;
+			}
+		} else if (S_ISDIR(st.st_mode)) {
+			rc = walk_dir(w, p, r);
+		} else if (S_ISREG(st.st_mode) && has_suffix(e->d_name, TEST_SUFFIX)) {
+			rc = add_file(w, p, r);
+		}
+		free(p);
+		free(r);
+	}
+	if (rc == 0 && errno != 0) {
+		*w->err = fmt("%s: %s", dir, strerror(errno));
+		rc = -1;
+	}
+	closedir(d);
+	return rc;
+}
+
+static int
+cmp_display(const void *a, const void *b)
+{
+	const struct discovered *x = a, *y = b;
+
+	return strcmp(x->display, y->display);
+}
+
+static int
+scan_one(struct discovered *d, char **err)
+{
+	int fd;
+	struct stat st;
+	char *buf;
+	ssize_t n;
+	size_t got = 0;
+
+	if ((fd = open(d->display, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    fstat(fd, &st) != 0) {
+		*err = fmt("%s: %s", d->display, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if ((size_t)st.st_size > SCAN_MAX_BYTES) {
+		close(fd);
+		return 0;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		close(fd);
+		*err = fmt("out of memory");
+		return -1;
+	}
+	while (got < (size_t)st.st_size &&
+	    ((n = read(fd, buf + got, (size_t)st.st_size - got)) > 0 ||
+	    (n < 0 && errno == EINTR)))
+		if (n > 0)
+			got += (size_t)n;
+	close(fd);
+	if (scan_source(buf, got, &d->scan) != 0) {
+		free(buf);
+		*err = fmt("out of memory");
+		return -1;
+	}
+	free(buf);
+	return 0;
+}
+
+int
+discover_run(const char *const *paths, size_t npaths, const char *filter,
+    struct discover_list *out, char **err)
+{
+	static const char *const dot[] = { "." };
+	struct walk w = { out, 0, filter, NULL, err };
+	char cwd[4096];
+	size_t i, j;
+
+	memset(out, 0, sizeof(*out));
+	*err = NULL;
+	if (getcwd(cwd, sizeof(cwd)) != NULL)
+		w.cwd = cwd;
+	if (npaths == 0) {
+		paths = dot;
+		npaths = 1;
+	}
+	for (i = 0; i < npaths; i++) {
+		struct stat st;
+
+		if (stat(paths[i], &st) != 0) {
+			*err = fmt("%s: %s", paths[i], strerror(errno));
+			goto fail;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			if (walk_dir(&w, paths[i], "") != 0)
+				goto fail;
+		} else if (!has_suffix(paths[i], TEST_SUFFIX)) {
+			*err = fmt("%s: not a test file (a file argument must end "
+			    "in " TEST_SUFFIX ")", paths[i]);
+			goto fail;
+		} else if (add_file(&w, paths[i], paths[i]) != 0) {
+			goto fail;
+		}
+	}
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_display);
+	for (i = j = 0; i < out->n; i++) {
+		if (j > 0 && strcmp(out->v[j - 1].display, out->v[i].display) == 0) {
+			free(out->v[i].display);
+			free(out->v[i].rel);
+			continue;
+		}
+		out->v[j++] = out->v[i];
+	}
+	out->n = j;
+	for (i = 0; i < out->n; i++)
+		if (scan_one(&out->v[i], err) != 0)
+			goto fail;
+	return 0;
+fail:
+	discover_list_clear(out);
+	return -1;
+}
+
+void
+discover_list_clear(struct discover_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].display);
+		free(l->v[i].rel);
+		scan_result_clear(&l->v[i].scan);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}

@@ -1,0 +1,39 @@
+/*
+ * discover.h: find the *.test.lua files a run covers.
+ *
+ * Directories are walked recursively without following symlinks; a file
+ * argument must end in ".test.lua".  The result is sorted by display path
+ * and deduplicated.  Each file is scanned (scan.h) for fixture refs and a
+ * declared claim.
+ */
+#ifndef PROVIUM_DISCOVER_H
+#define PROVIUM_DISCOVER_H
+
+#include <stddef.h>
+
+#include "supervisor/scan.h"
+
+struct discovered {
+	char *display;   /* event `path`: relative to the cwd, no leading "./" */
+	char *rel;       /* relative to its scan root (what --filter matches) */
+	struct scan_result scan;
+};
+
+struct discover_list {
+	struct discovered *v;
+	size_t n;
+};
+
+/*
+ * Discovers under paths[0..npaths) (none = "."), keeping files whose rel
+ * path contains filter (NULL = all).  -1 with a malloc'd message in *err
+ * (caller frees) on a bad argument or an I/O error.
+ */
+int discover_run(const char *const *paths, size_t npaths, const char *filter,
+    struct discover_list *out, char **err);
+void discover_list_clear(struct discover_list *l);
+
+/* "./a//b" -> "a/b"; absolute paths under cwd become relative. malloc'd. */
+char *discover_display_path(const char *path, const char *cwd);
+
+#endif

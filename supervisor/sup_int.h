@@ -1,0 +1,88 @@
+/*
+ * sup_int.h: what sup.c (loop, runner lifecycle, event stream) and
+ * sup_admit.c (the pool and PSI gate glue) share.  Private to the
+ * supervisor's run; sup.h is the interface.
+ */
+#ifndef PROVIUM_SUP_INT_H
+#define PROVIUM_SUP_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "events/event.h"
+#include "events/frame.h"
+#include "supervisor/psi.h"
+#include "supervisor/pool.h"
+#include "supervisor/render.h"
+#include "supervisor/runfile.h"
+#include "supervisor/sup.h"
+
+/* After a channel closes, a runner that has not exited gets this long. */
+#define EOF_GRACE_NS (5ll * 1000000000)
+#define NS_PER_MS 1000000ll
+
+struct sup_file {
+	struct runfile rf;
+	struct discovered *d;
+	pid_t pid;                      /* 0 = not running */
+	int chan;                       /* -1 = closed */
+	struct frame_reader rd;
+	int wstatus;
+	char *cause;                    /* why we ended it (protocol, timeout, signal) */
+	enum rf_end end;                /* with cause */
+	int64_t deadline;               /* file timeout, monotonic ns; 0 = none */
+	int64_t eof_deadline;           /* channel closed, runner still alive */
+	int64_t pool_wait_since;        /* parked in the pool: timeout paused */
+	bool psi_noted;                 /* file_blocked{psi_pressure} emitted */
+};
+
+struct sup {
+	const struct sup_params *p;
+	struct sup_file *f;
+	size_t n, next, completed;
+	struct sup_file **live;         /* running runners; [0, running) */
+	size_t running;
+	size_t *ready;                  /* admitted, not started: FIFO of indices */
+	size_t ready_head, ready_tail;
+	uint8_t rbuf[64 * 1024];        /* channel reads */
+	size_t max_running;             /* fd budget, not a policy: the pool decides */
+	struct pool *pool;
+	struct psi_gate psi;
+	int tfd;                        /* 1 Hz: PSI poll, pool_state, progress */
+	struct render *render;
+	struct rf_out out;
+	int devnull;
+	int interrupted;                /* signal number */
+	int internal_error;
+	int64_t t0;
+};
+
+/* Admitted by the pool, not started yet. */
+#define ADMITTED(s) ((s)->ready_tail - (s)->ready_head)
+
+/* sup.c */
+int64_t sup_mono_ns(void);
+/* Stamps ts, encodes once, writes to every sink (rf_out.emit). */
+void sup_emit(void *ctx, struct event *ev);
+/* Starts f's runner (file_dispatched first). */
+void sup_dispatch(struct sup *s, struct sup_file *f);
+/* Closes f (runfile_finish), gives its resources back, renders it. */
+void sup_finish(struct sup *s, struct sup_file *f, enum rf_end end,
+    const char *cause);
+
+/* sup_admit.c */
+uint64_t sup_owner_of(const struct sup *s, const struct sup_file *f);
+/* runner overhead + declared claim: what file_dispatched reserves */
+struct resource_amount sup_reservation(const struct resource_amount *claim);
+/* rf_out.request: claim/reserve/release through the pool */
+int sup_request(void *ctx, struct runfile *rf, enum rf_request req,
+    uint64_t id, struct resource_amount amount, const char *what, char *err,
+    size_t errlen);
+/* Offers waiting files, takes the pool's grants, starts admitted files. */
+void sup_admit(struct sup *s);
+/* pool_state{used, available} */
+void sup_pool_state(struct sup *s);
+
+#endif

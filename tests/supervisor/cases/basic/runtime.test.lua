@@ -1,0 +1,2 @@
+test("never", function(t) end)
+error("boom at file scope")

@@ -1,0 +1,2 @@
+test("never", function(t) end)
+this is not lua

@@ -1,0 +1,1 @@
+todo("write the real tests")

@@ -1,0 +1,1 @@
+test("a", function(t) end)

@@ -1,0 +1,2 @@
+test("forever", {timeout = "300ms"}, function(t) while true do end end)
+test("next", function(t) end)

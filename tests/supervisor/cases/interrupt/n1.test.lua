@@ -1,0 +1,2 @@
+test("nap1", function(t) os.execute("sleep 30.23@ID@") end)
+test("after", function(t) end)

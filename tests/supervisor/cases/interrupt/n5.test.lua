@@ -1,0 +1,2 @@
+test("nap5", function(t) os.execute("sleep 30.23@ID@") end)
+test("after", function(t) end)

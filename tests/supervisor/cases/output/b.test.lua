@@ -1,0 +1,1 @@
+test("b", function(t) t:fail("nope") end)

@@ -1,0 +1,7 @@
+--! hello
+--! registered x
+--! started x
+--! failed x it broke
+--! vm v 101
+--! vmdown 101
+--! done

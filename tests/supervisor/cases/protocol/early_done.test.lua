@@ -1,0 +1,6 @@
+--! hello
+--! registered x y
+--! started x
+--! passed x
+--! done
+--! exit 0

@@ -1,0 +1,5 @@
+--! hello
+--! registered x
+--! started x
+--! passed x
+--! exit 0

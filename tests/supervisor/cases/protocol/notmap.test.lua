@@ -1,0 +1,3 @@
+--! hello
+--! notmap
+--! sleep 5000

@@ -1,0 +1,3 @@
+--! hello
+--! hexraw ffffffff
+--! sleep 5000

@@ -1,0 +1,6 @@
+--! hello
+--! registered x
+--! started x
+--! passed x
+--! started x
+--! sleep 5000

@@ -1,0 +1,3 @@
+--! hello
+--! unknown
+--! sleep 5000

@@ -1,0 +1,4 @@
+--! hello
+--! registered x y
+--! started z
+--! sleep 5000

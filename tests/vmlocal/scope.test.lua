@@ -1,0 +1,76 @@
+-- Lab lookup, dot access, per-test scope, name rules.
+local root = provium
+local filevm = provium:vm("shared", "any-profile", {memory = 64 * 1024 * 1024})
+
+test("lookup and dot access", function(t)
+  t:assert_eq(provium:vm("shared"), filevm)
+  t:assert_eq(provium.shared, filevm)
+  t:assert_eq(root.shared, filevm)
+  t:assert_eq(provium.nothing, nil)
+  local e = t:assert_raises(function() provium:vm("nothing") end)
+  t:assert_contains(e, "no vm named `nothing` in this lab")
+end)
+
+test("name rules", function(t)
+  local e = t:assert_raises(function() provium:vm("shared", nil) end)
+  t:assert_contains(e, "vm name `shared` already declared at a parent scope")
+  local v = provium:vm("local1", nil)
+  e = t:assert_raises(function() provium:vm("local1", nil) end)
+  t:assert_contains(e, "vm name `local1` already used in this lab")
+  e = t:assert_raises(function() provium:vm("pack", nil) end)
+  t:assert_contains(e, "vm name `pack` is reserved (it is a lab method); choose another name")
+  e = t:assert_raises(function() provium:vm("m", nil, {memory = "lots"}) end)
+  t:assert_contains(e, "vm `m`: memory must be a positive integer (bytes) or a size like \"512M\" / \"2G\"")
+  e = t:assert_raises(function() provium:vm("c", nil, {cpus = 0}) end)
+  t:assert_contains(e, "vm `c`: cpus must be an integer from 1 to 1024")
+  t:assert_eq(provium:vm("opts-only", {cpus = 2}):profile(), nil)
+end)
+
+test("test-scope VM is shut down at test end", function(t)
+  local v = provium:vm("tv", nil):boot()
+  _G.tv = v
+  _G.tv_pid = v:run("echo $PPID").stdout
+  t:assert_eq(provium.tv, v)
+end)
+
+test("previous test's VM is gone", function(t)
+  t:assert_eq(provium.tv, nil)
+  t:assert_eq(_G.tv:state(), "shutdown")
+  local e = t:assert_raises(function() _G.tv:run("true") end)
+  t:assert_contains(e, "vm `tv`: VM is shutdown; create a new one")
+  -- a test-scope name can be reused by the next test
+  provium:vm("tv", nil)
+end)
+
+test("file-scope VM persists across tests", function(t)
+  filevm:boot()
+  _G.fcid = filevm:cid()
+  filevm:write_file(os.getenv("TMPDIR") .. "/persist", "1")
+end)
+
+test("still booted", function(t)
+  t:assert_eq(filevm:state(), "booted")
+  t:assert_eq(filevm:cid(), _G.fcid)
+  t:assert_eq(filevm:read_file(os.getenv("TMPDIR") .. "/persist"), "1")
+end)
+
+test("boot options are validated", function(t)
+  local v = provium:vm("bo", nil)
+  local e = t:assert_raises(function() v:boot({bogus = 1}) end)
+  t:assert_contains(e, "vm `bo`: boot: unknown option `bogus`")
+  e = t:assert_raises(function() v:boot({agent_timeout = -1}) end)
+  t:assert_contains(e, "vm `bo`: boot: agent_timeout must be a positive duration")
+  e = t:assert_raises(function() v:boot({files = {{content = "x"}}}) end)
+  t:assert_contains(e, "vm `bo`: boot: files[1].path must be a string")
+  e = t:assert_raises(function() v:boot({files = {{"/p", "x", 8192}}}) end)
+  t:assert_contains(e, "vm `bo`: boot: files[1].mode must be an integer from 0 to 0o7777")
+  t:assert_eq(v:state(), "created")
+  -- local ignores files and disks, like upstream's LocalAgentVmm
+  v:boot({kernel_cmdline_append = "quiet", rng_seed = 7, initial_time = 0, agent_timeout = "5s",
+          files = {{path = "/etc/x", content = "y", mode = 384}}, disks = {{scratch = "1M"}}})
+  t:assert_eq(v:state(), "booted")
+  e = t:assert_raises(function() v:pause() end)
+  t:assert_contains(e, "vmm local: pause is not supported (no real VM; use --vmm qemu)")
+  e = t:assert_raises(function() v:resume() end)
+  t:assert_contains(e, "vm `bo`: vmm local: resume is not supported (no real VM; use --vmm qemu)")
+end)
