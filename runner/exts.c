@@ -7,7 +7,11 @@
 #include "runner/runner.h"
 #include "runner/vm_api.h"
 
+/* runner/fixture_lua.c: vm:snapshot, provium:vm_fixture (after vmapi). */
+extern const struct runner_ext fixture_lua_ext;
+
 const struct runner_ext *const runner_exts[] = {
 	&vmapi_ext,
+	&fixture_lua_ext,
 	NULL,
 };

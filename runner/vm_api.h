@@ -61,6 +61,7 @@ struct vmapi_vm {
 	bool spawned;                 /* vm_spawned sent, vm_shutdown owed */
 	bool prereserved;             /* lab:boot() holds res_* for it */
 	unsigned nfiles, nstreams;
+	const char *restore_from;     /* set around boot by vm_fixture */
 };
 
 /* Common head of every resource userdata. */
