@@ -114,9 +114,9 @@ vm_snapshot(lua_State *L)
 		return luaL_error(L, "vm `%s`: snapshot needs the qemu backend "
 		    "(this VM runs under --vmm local)", vm->name);
 	if (vm->nfiles > 0 || vm->nstreams > 0)
-		return luaL_error(L, "vm `%s`: cannot snapshot with %u open "
-		    "stream(s) and %u open file(s); Close streams and files "
-		    "first", vm->name, vm->nstreams, vm->nfiles);
+		return luaL_error(L, "vm `%s`: cannot snapshot with %d open "
+		    "stream(s) and %d open file(s); Close streams and files "
+		    "first", vm->name, (int)vm->nstreams, (int)vm->nfiles);
 	if (path == NULL && lua_getfield(L, LUA_REGISTRYINDEX, PENDING_KEY) ==
 	    LUA_TSTRING)
 		path = lua_tostring(L, -1);       /* anchored in the registry */
