@@ -216,6 +216,8 @@ build_chunk(lua_State *L)
 	runner_push_root_lab(L, r);
 	runner_lab_new(L, lab, lua_gettop(L));           /* 5: fixture lab */
 	lua_getglobal(L, "provium");                      /* 6: saved */
+	/* 7: an outer build's path (stacked fixtures), put back after. */
+	lua_getfield(L, LUA_REGISTRYINDEX, PENDING_KEY);
 	lua_pushvalue(L, 3);
 	lua_setfield(L, LUA_REGISTRYINDEX, PENDING_KEY);
 	lua_pushvalue(L, 5);
@@ -226,7 +228,7 @@ build_chunk(lua_State *L)
 		ok = lua_pcall(L, 0, 1, 0) == LUA_OK;
 	lua_pushvalue(L, 6);                              /* restore provium */
 	lua_setglobal(L, "provium");
-	lua_pushnil(L);
+	lua_pushvalue(L, 7);
 	lua_setfield(L, LUA_REGISTRYINDEX, PENDING_KEY);
 	if (!ok)
 		return lua_error(L);

@@ -95,10 +95,14 @@ test("both layers", function(t)
   t:assert_eq(vm:name(), "fixture:lib_web")
 end)
 L
+rm -rf "$PROVIUM_FIXTURE_CACHE"    # both layers miss: nested builds
 run web web.test.lua || fail "stacked: $(cat "$TMPDIR/web.out")"
 got=$(events "$TMPDIR/web.ev" | cut -d' ' -f2-)
-[ "$got" = "$(printf 'fixture_build_started lib/web\nfixture_cache_hit base\nfixture_build_done lib/web bytes>0')" ] ||
+[ "$got" = "$(printf 'fixture_build_started lib/web\nfixture_build_started base\nfixture_build_done base bytes>0\nfixture_build_done lib/web bytes>0')" ] ||
 	fail "stacked events: $got"
+run web2 web.test.lua || fail "stacked hit: $(cat "$TMPDIR/web2.out")"
+got=$(events "$TMPDIR/web2.ev" | cut -d' ' -f2-)
+[ "$got" = "fixture_cache_hit lib/web" ] || fail "stacked hit events: $got"
 
 echo "== a corrupt entry is rebuilt, never a hit"
 for s in "$PROVIUM_FIXTURE_CACHE"/*.snap; do
