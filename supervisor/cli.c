@@ -53,6 +53,8 @@ static const char help_text[] =
 "       provium prepare [PROFILE]    run profile build hooks only\n"
 "       provium events cat|check|summary|import|junit ...   read event files\n"
 "                                    (provium events --help)\n"
+"       provium fixture list|build PATH|rebuild PATH|clean|stale\n"
+"       provium list [--fixtures]    list test (or fixture) files\n"
 "\n"
 "Runs every *.test.lua under PATHS (default: the current directory), one\n"
 "runner process per file, as many files at once as the resource pool admits.\n"

@@ -22,6 +22,7 @@
 #include "runner/runner.h"
 #include "supervisor/cli.h"
 #include "supervisor/discover.h"
+#include "supervisor/fixture_cmd.h"
 #include "supervisor/pool.h"
 #include "supervisor/prep.h"
 #include "supervisor/psi.h"
@@ -158,6 +159,9 @@ main(int argc, char **argv)
 		return prepare_main(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "events") == 0)
 		return events_cli_main(argc - 1, argv + 1);
+	if (argc > 1 && (strcmp(argv[1], "fixture") == 0 ||
+	    strcmp(argv[1], "list") == 0))
+		return fixture_cmd_main(argc - 1, argv + 1);
 
 	switch (cli_parse(argc, argv, &o, err, sizeof(err))) {
 	case CLI_HELP:
