@@ -99,6 +99,24 @@ sup_finish(struct sup *s, struct sup_file *f, enum rf_end end, const char *cause
 	pool_release_all(s->pool, sup_owner_of(s, f), NULL);
 	s->completed++;
 	render_file(s->render, idx, &f->rf);
+	if (s->p->opts->fail_fast && s->fail_fast == NULL &&
+	    strcmp(f->rf.status, EVENT_STATUS_PASSED) != 0 &&
+	    asprintf(&s->fail_fast, "skipped: --fail-fast (`%s` %s)",
+	    f->d->display, f->rf.status) < 0)
+		s->fail_fast = NULL;
+}
+
+/* --fail-fast tripped: every file not started yet completes, not run. */
+static void
+skip_rest(struct sup *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->f[i].rf.state == RF_PENDING)
+			sup_finish(s, &s->f[i], RF_END_NOT_RUN, s->fail_fast);
+	s->next = s->n;
+	s->ready_head = s->ready_tail;
 }
 
 static void
@@ -125,6 +143,10 @@ sup_dispatch(struct sup *s, struct sup_file *f)
 	int sv[2];
 	int64_t now = sup_mono_ns();
 
+	if (s->fail_fast) {     /* tripped while this start was being decided */
+		sup_finish(s, f, RF_END_NOT_RUN, s->fail_fast);
+		return;
+	}
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = EVENT_FILE_DISPATCHED;
 	ev.path = f->d->display;
@@ -417,6 +439,8 @@ loop(struct sup *s)
 	}
 	read_signals(s);        /* a Ctrl-C during discovery: dispatch nothing */
 	for (;;) {
+		if (s->fail_fast)
+			skip_rest(s);
 		sup_admit(s);
 		if (s->completed == s->n || (s->interrupted && s->running == 0))
 			break;
@@ -613,8 +637,11 @@ sup_run(const struct sup_params *p)
 	rc = 0;
 	for (i = 0; i < s.n; i++)
 		if (s.f[i].rf.status == NULL ||
-		    strcmp(s.f[i].rf.status, EVENT_STATUS_PASSED) != 0)
+		    strcmp(s.f[i].rf.status, EVENT_STATUS_PASSED) != 0) {
 			rc = 1;
+			if (p->failed)
+				p->failed[i] = 1;
+		}
 	if (s.internal_error)
 		rc = 2;
 	if (s.interrupted)
@@ -625,6 +652,7 @@ sup_run(const struct sup_params *p)
 		frame_reader_clear(&s.f[i].rd);
 	}
 	render_free(s.render);
+	free(s.fail_fast);
 	free(s.f);
 	free(s.live);
 	free(s.ready);
