@@ -69,11 +69,16 @@ in_next(struct input *in, struct event *ev, char *err, size_t errlen)
 	return rc;
 }
 
-/* Pass 1: every file_discovered, checking no file is in two inputs. */
+/*
+ * Every file_discovered.  fd < 0: only checks that no file is in two
+ * inputs and finds the earliest discovery ts (*ts).  fd >= 0: writes them
+ * restamped with *ts, so the merged stream's ts never go backwards.
+ */
 static int
-write_discovered(const char *const *inputs, size_t n, int fd,
+write_discovered(const char *const *inputs, size_t n, int fd, int64_t *ts,
     struct merge_stats *st, char *err, size_t errlen)
 {
+	msgpack_sbuffer sb;
 	struct smap seen = SMAP_INIT;
 	struct smap_ent *e;
 	struct input in;
@@ -99,16 +104,27 @@ write_discovered(const char *const *inputs, size_t n, int fd,
 					    "different splits?)", ev.path,
 					    (const char *)e->val, inputs[i]);
 					rc = -1;
+				} else if (fd < 0) {
+					e->val = (void *)(uintptr_t)inputs[i];
+					if (*ts == 0 || ev.ts < *ts)
+						*ts = ev.ts;
 				} else {
 					e->val = (void *)(uintptr_t)inputs[i];
 					st->files++;
 					st->frames++;
-					if (frame_write(fd, in.body, in.len,
+					ev.ts = *ts;
+					if (event_encode(&ev, &sb) != 0) {
+						snprintf(err, errlen, "out of memory");
+						rc = -1;
+						break;
+					}
+					if (frame_write(fd, sb.data, sb.size,
 					    FRAME_MAX_EVENT) != FRAME_OK) {
 						snprintf(err, errlen, "write: %s",
 						    strerror(errno));
 						rc = -1;
 					}
+					msgpack_sbuffer_destroy(&sb);
 				}
 			}
 			event_clear(&ev);
@@ -182,9 +198,12 @@ merge_streams(const char *const *inputs, size_t n, const char *out,
     struct merge_stats *st, char *err, size_t errlen)
 {
 	char *tmp = NULL;
+	int64_t ts = 0;
 	int fd, rc;
 
 	memset(st, 0, sizeof(*st));
+	if (write_discovered(inputs, n, -1, &ts, st, err, errlen) != 0)
+		return -1;
 	if (strcmp(out, "-") == 0) {
 		fd = STDOUT_FILENO;
 	} else {
@@ -199,7 +218,7 @@ merge_streams(const char *const *inputs, size_t n, const char *out,
 			return -1;
 		}
 	}
-	rc = write_discovered(inputs, n, fd, st, err, errlen);
+	rc = write_discovered(inputs, n, fd, &ts, st, err, errlen);
 	if (rc == 0)
 		rc = write_rest(inputs, n, fd, st, err, errlen);
 	if (tmp) {

@@ -3,10 +3,10 @@
  * the shards of one suite (--shard K/N, each from its own CI job) made
  * into one stream a consumer can read as a single run.
  *
- * The output holds every input frame, unchanged: first every
- * file_discovered of every input (in input order), then all other frames
- * merged by ts, ties in input order, each input's own order kept.  So
- * "every file_discovered before the first dispatch" holds, and every
+ * The output holds every input frame: first every file_discovered of
+ * every input (in input order, restamped with the earliest of their ts),
+ * then all other frames unchanged, merged by ts, ties in input order,
+ * each input's own order kept.  So ts never go backwards, "every file_discovered before the first dispatch" holds, and every
  * per-file, per-test, claim, VM and build pairing holds because each
  * file's frames all come from one input.  A file discovered in two inputs
  * is an error (the shards overlap).  The output is written to a
