@@ -106,6 +106,24 @@ sup_finish(struct sup *s, struct sup_file *f, enum rf_end end, const char *cause
 		s->fail_fast = NULL;
 }
 
+/*
+ * A file --fail-fast keeps from starting: dispatched (reserving nothing)
+ * and completed at once, as upstream's runner threads short-circuit it,
+ * so "exactly one file_completed, after the file_dispatched" holds.
+ */
+static void
+skip_file(struct sup *s, struct sup_file *f)
+{
+	struct event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = EVENT_FILE_DISPATCHED;
+	ev.path = f->d->display;
+	sup_emit(s, &ev);
+	runfile_dispatched(&f->rf, sup_mono_ns());
+	sup_finish(s, f, RF_END_NOT_RUN, s->fail_fast);
+}
+
 /* --fail-fast tripped: every file not started yet completes, not run. */
 static void
 skip_rest(struct sup *s)
@@ -114,7 +132,7 @@ skip_rest(struct sup *s)
 
 	for (i = 0; i < s->n; i++)
 		if (s->f[i].rf.state == RF_PENDING)
-			sup_finish(s, &s->f[i], RF_END_NOT_RUN, s->fail_fast);
+			skip_file(s, &s->f[i]);
 	s->next = s->n;
 	s->ready_head = s->ready_tail;
 }
@@ -144,7 +162,7 @@ sup_dispatch(struct sup *s, struct sup_file *f)
 	int64_t now = sup_mono_ns();
 
 	if (s->fail_fast) {     /* tripped while this start was being decided */
-		sup_finish(s, f, RF_END_NOT_RUN, s->fail_fast);
+		skip_file(s, f);
 		return;
 	}
 	memset(&ev, 0, sizeof(ev));

@@ -1,0 +1,399 @@
+"""Issue 9's CLI features, asserted on exact output, exit codes and events
+(decoded by python's msgpack through tests/supervisor/events.py)."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "supervisor"))
+import events  # noqa: E402
+
+PROVIUM = os.environ["PROVIUM"]
+TMP = os.environ.get("TMPDIR", "/tmp")
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+failures = []
+current = ["?"]
+
+PASS = 'test("ok", function() end)\n'
+FAIL = 'test("bad", function() error("boom") end)\n'
+
+
+def fail(msg):
+    failures.append(f"[{current[0]}] {msg}")
+    print(f"FAIL [{current[0]}] {msg}", file=sys.stderr)
+
+
+def eq(actual, expected, what):
+    if actual != expected:
+        fail(f"{what}:\n--- expected\n{expected!r}\n--- actual\n{actual!r}")
+
+
+def case(name):
+    current[0] = name
+    print(f"-- {name}", file=sys.stderr)
+
+
+def tree(name, files):
+    d = os.path.join(TMP, name)
+    shutil.rmtree(d, ignore_errors=True)
+    for rel, src in files.items():
+        p = os.path.join(d, rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "w") as f:
+            f.write(src)
+    return d
+
+
+def env(**kw):
+    e = dict(os.environ)
+    e["PROVIUM_RERUN_STATE"] = os.path.join(TMP, "rerun.json")
+    e.update(kw)
+    return e
+
+
+def fresh(path):
+    if os.path.exists(path):
+        os.unlink(path)
+    return path
+
+
+def run(cwd, args, e=None, timeout=60):
+    # a loaded host must not hold files (PSI) and change the sequences
+    args = ["--psi-threshold", "100"] + args
+    p = subprocess.run([PROVIUM] + args, cwd=cwd, env=e or env(),
+                       capture_output=True, timeout=timeout)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def frames_of(path):
+    fr = events.decode(open(path, "rb").read())
+    for b in events.guarantees(fr):
+        fail(f"guarantee violated: {b}")
+    return fr
+
+
+def summary(fr):
+    """[(kind, path, status-or-name)] without pool_state."""
+    out = []
+    for f in fr:
+        k, p = f["kind"], f["payload"]
+        if k == "pool_state":
+            continue
+        extra = p.get("status") or p.get("name") or ""
+        out.append(f"{k} {p.get('path')} {extra}".rstrip())
+    return out
+
+
+def human(out):
+    import re
+    return re.sub(r"; \d+\.\d\ds$", "; T", out.rstrip("\n"), flags=re.M).split("\n")
+
+
+def events_check(path):
+    p = subprocess.run([PROVIUM, "events", "check", path], capture_output=True)
+    return p.returncode, p.stdout.decode()
+
+
+# ---------------------------------------------------------------- cases
+
+def t_fail_fast():
+    case("--fail-fast: later files complete skipped, running ones finish")
+    d = tree("ff", {
+        "a.test.lua": 'test("bad", function() os.execute("sleep 0.2") error("boom") end)\n',
+        "b.test.lua": 'test("slow", function() os.execute("sleep 0.8") end)\n',
+        "c.test.lua": PASS,
+        "d.test.lua": PASS,
+    })
+    ev = fresh(os.path.join(TMP, "ff.ev"))
+    # room for two runners at once (50 MiB each): a and b run, c and d wait
+    rc, out, err = run(d, ["--fail-fast", "--mem", "110M", "--save-events", ev])
+    eq(rc, 1, "exit code")
+    why = "skipped: --fail-fast (`a.test.lua` failed)"
+    eq(human(out), [
+        "FAIL a.test.lua (0 passed, 1 failed, 0 skipped)",
+        "    FAIL bad",
+        "        a.test.lua:1: boom",
+        "PASS b.test.lua (1 passed, 0 failed, 0 skipped)",
+        "FAIL c.test.lua", f"  chunk_error: {why}",
+        "FAIL d.test.lua", f"  chunk_error: {why}",
+        "",
+        "4 file(s); 1 passed, 1 failed, 0 skipped, 2 file(s) errored; T"],
+        "human output")
+    fr = frames_of(ev)
+    s = summary(fr)
+    for f in ("c.test.lua", "d.test.lua"):
+        eq([x for x in s if f" {f}" in x],
+           [f"file_discovered {f}", f"file_blocked {f}", f"file_dispatched {f}",
+            f"file_completed {f} crashed"], f"{f} short-circuited")
+        eq([x["payload"]["reservation"] for x in fr if x["kind"] == "file_dispatched" and
+            x["payload"]["path"] == f], [{"memory_bytes": 0, "cpus": 0}], "reserving nothing")
+    eq([x for x in s if " b.test.lua" in x][-1], "file_completed b.test.lua passed",
+       "running file finished")
+    eq(events_check(ev), (0, "events check: ok: %d frames, 4 files, complete run\n"
+                          % len(fr)), "events check")
+    case("--fail-fast: no failure, everything runs")
+    d = tree("ff2", {"a.test.lua": PASS, "b.test.lua": PASS})
+    rc, out, err = run(d, ["--fail-fast"])
+    eq((rc, human(out)[-1]), (0, "2 file(s); 2 passed, 0 failed, 0 skipped; T"), "all pass")
+
+
+def t_rerun():
+    case("--rerun-failed: no state is a notice and exit 0")
+    state = os.path.join(TMP, "rerun.json")
+    if os.path.exists(state):
+        os.unlink(state)
+    d = tree("rr", {"a.test.lua": FAIL, "b.test.lua": PASS, "sub/c.test.lua": FAIL})
+    ev = fresh(os.path.join(TMP, "rr.ev"))
+    rc, out, err = run(d, ["--rerun-failed", "--save-events", ev])
+    eq((rc, out, err), (0, "", "provium --rerun-failed: no prior failure state at "
+                           f"`{state}` — nothing to re-run\n"), "no state")
+    eq(os.path.getsize(ev) if os.path.exists(ev) else 0, 0, "no events without a run")
+    case("--rerun-failed: failures written atomically as canonical paths")
+    rc, out, err = run(d, [])
+    eq(rc, 1, "exit code")
+    real = os.path.realpath(d)
+    eq(json.load(open(state)), [f"{real}/a.test.lua", f"{real}/sub/c.test.lua"], "state")
+    eq([x for x in os.listdir(TMP) if x.startswith("rerun.json.tmp")], [], "no temp left")
+    case("--rerun-failed: only the failed files run")
+    rc, out, err = run(d, ["--rerun-failed", "--save-events", ev])
+    eq(rc, 1, "exit code")
+    eq([f["payload"]["path"] for f in frames_of(ev) if f["kind"] == "file_discovered"],
+       ["a.test.lua", "sub/c.test.lua"], "discovered")
+    case("--rerun-failed: a passing run keeps the state; fixed files pass")
+    open(os.path.join(d, "a.test.lua"), "w").write(PASS)
+    open(os.path.join(d, "sub/c.test.lua"), "w").write(PASS)
+    rc, out, err = run(d, ["--rerun-failed"])
+    eq((rc, human(out)[-1]), (0, "2 file(s); 2 passed, 0 failed, 0 skipped; T"), "rerun")
+    eq(json.load(open(state)), [f"{real}/a.test.lua", f"{real}/sub/c.test.lua"],
+       "state kept")
+    case("--rerun-failed: empty and malformed state")
+    open(state, "w").write("[]")
+    rc, out, err = run(d, ["--rerun-failed"])
+    eq((rc, err), (0, "provium --rerun-failed: no prior failure state at "
+                      f"`{state}` — nothing to re-run\n"), "empty state")
+    open(state, "w").write("{")
+    rc, out, err = run(d, ["--rerun-failed"])
+    eq(rc, 2, "malformed: exit 2")
+    eq(err.startswith(f"provium: --rerun-failed: state `{state}`: ") and
+       err.endswith("(delete it to start over)\n"), True, f"malformed message: {err!r}")
+    case("--rerun-failed: default path under XDG_CACHE_HOME / HOME")
+    e = env(HOME=os.path.join(TMP, "home"), XDG_CACHE_HOME="")
+    del e["PROVIUM_RERUN_STATE"]
+    open(os.path.join(d, "a.test.lua"), "w").write(FAIL)
+    run(d, [], e)
+    eq(os.path.exists(os.path.join(TMP, "home/.cache/provium/rerun.json")), True,
+       "~/.cache/provium/rerun.json")
+    rc, out, err = run(d, ["--rerun-failed"], e)
+    eq((rc, human(out)[-1]), (1, "1 file(s); 0 passed, 1 failed, 0 skipped; T"),
+       "rerun from ~/.cache")
+
+
+def t_since():
+    case("--since PATH: only files modified after PATH")
+    d = tree("since", {"old.test.lua": PASS, "new.test.lua": PASS, "ref": ""})
+    os.utime(os.path.join(d, "old.test.lua"), (1000, 1000))
+    os.utime(os.path.join(d, "ref"), (2000, 2000))
+    rc, out, err = run(d, ["--since", "ref"])
+    eq((rc, human(out)), (0, ["PASS new.test.lua (1 passed, 0 failed, 0 skipped)", "",
+                              "1 file(s); 1 passed, 0 failed, 0 skipped; T"]), "since")
+    rc, out, err = run(d, ["--since", "missing"])
+    eq((rc, err), (0, "provium: --since missing: No such file or directory; not "
+                      "filtering by it\n"), "unreadable reference")
+    eq(human(out)[-1], "2 file(s); 2 passed, 0 failed, 0 skipped; T", "all run")
+
+
+def fnv(s):
+    h = 14695981039346656037
+    for b in s.encode():
+        h ^= b
+        h = (h * 1099511628211) % (1 << 64)
+    return h
+
+
+def t_shard():
+    case("--shard K/N: a disjoint cover, by path hash")
+    names = [f"t{i}.test.lua" for i in range(9)] + ["sub/x.test.lua", "sub/y.test.lua"]
+    files = {n: (FAIL if n == "t3.test.lua" else PASS) for n in names}
+    files["t5.test.lua"] = 'test("slow", function() os.execute("sleep 0.3") end)\n'
+    d = tree("shard", files)
+    evs = []
+    for k in (1, 2, 3):
+        ev = fresh(os.path.join(TMP, f"shard{k}.ev"))
+        evs.append(ev)
+        run(d, ["--shard", f"{k}/3", "--save-events", ev])
+        got = [f["payload"]["path"] for f in frames_of(ev) if f["kind"] == "file_discovered"]
+        eq(got, sorted(n for n in names if fnv(n) % 3 == k - 1), f"shard {k}/3 files")
+        eq(events_check(ev)[0], 0, f"shard {k} stands alone")
+    case("events merge: the shards make one valid stream")
+    allev = os.path.join(TMP, "all.ev")
+    p = subprocess.run([PROVIUM, "events", "merge"] + evs + ["-o", allev],
+                       capture_output=True)
+    fr = frames_of(allev)
+    eq((p.returncode, p.stdout.decode()),
+       (0, f"events merge: {len(fr)} frames, 11 files from 3 streams into {allev}\n"),
+       "merge output")
+    eq(sorted(f["payload"]["path"] for f in fr if f["kind"] == "file_discovered"),
+       sorted(names), "every file once")
+    eq(set(f["kind"] for f in fr[:11]), {"file_discovered"}, "discovered first")
+    eq(events_check(allev), (0, f"events check: ok: {len(fr)} frames, 11 files, "
+                                "complete run\n"), "events check on the merge")
+    j = os.path.join(TMP, "all.xml")
+    p = subprocess.run([PROVIUM, "events", "junit", allev, j], capture_output=True)
+    eq(p.returncode, 0, "junit over the merge")
+    case("events merge: overlapping inputs are refused")
+    p = subprocess.run([PROVIUM, "events", "merge", evs[0], evs[0], "-o",
+                        os.path.join(TMP, "bad.ev")], capture_output=True)
+    first = sorted(n for n in names if fnv(n) % 3 == 0)[0]
+    eq((p.returncode, p.stderr.decode()),
+       (1, f"provium events merge: `{first}` is discovered in both {evs[0]} and "
+           f"{evs[0]}: the inputs overlap (shards of different splits?)\n"), "overlap")
+    eq(os.path.exists(os.path.join(TMP, "bad.ev")), False, "nothing written")
+    case("--shard-durations: balanced by a previous run's durations")
+    full = fresh(os.path.join(TMP, "full.ev"))
+    run(d, ["--save-events", full])
+    dur = {f["payload"]["path"]: f["payload"]["duration_ns"]
+           for f in frames_of(full) if f["kind"] == "file_completed"}
+    load, mine = [0, 0], [[], []]
+    for n in sorted(names, key=lambda n: (-dur[n], n)):
+        b = 0 if load[0] <= load[1] else 1
+        load[b] += dur[n]
+        mine[b].append(n)
+    for k in (1, 2):
+        ev = fresh(os.path.join(TMP, f"bal{k}.ev"))
+        run(d, ["--shard", f"{k}/2", "--shard-durations", full, "--save-events", ev])
+        got = [f["payload"]["path"] for f in frames_of(ev) if f["kind"] == "file_discovered"]
+        eq(got, sorted(mine[k - 1]), f"balanced shard {k}/2")
+    eq("t5.test.lua" in mine[0], True, "the slow file goes first, to shard 1")
+    case("--shard: bad values")
+    for bad in ("0/3", "4/3", "3", "a/b", "1/0", "1/3x"):
+        rc, out, err = run(d, ["--shard", bad])
+        eq((rc, err), (2, f"provium: --shard expects K/N with 1 <= K <= N, got `{bad}`\n"
+                          "Try `provium --help`.\n"), f"--shard {bad}")
+    rc, out, err = run(d, ["--shard-durations", full])
+    eq((rc, err), (2, "provium: --shard-durations needs --shard K/N\n"
+                      "Try `provium --help`.\n"), "durations without shard")
+    rc, out, err = run(d, ["--shard", "1/2", "--shard-durations", "nope.ev"])
+    eq((rc, err), (2, "provium: --shard-durations nope.ev: No such file or directory\n"),
+       "missing durations file")
+
+
+class Client:
+    """A --events-socket client reading frames as they come."""
+
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.connect(path)
+        self.s.settimeout(0.1)
+        self.buf = b""
+        self.frames = []
+        self.eof = False
+
+    def pump(self):
+        try:
+            while True:
+                b = self.s.recv(65536)
+                if not b:
+                    self.eof = True
+                    break
+                self.buf += b
+        except socket.timeout:
+            pass
+        while len(self.buf) >= 4:
+            n = int.from_bytes(self.buf[:4], "big")
+            if len(self.buf) < 4 + n:
+                break
+            self.frames += events.decode(self.buf[:4 + n])
+            self.buf = self.buf[4 + n:]
+
+    def completed(self):
+        return [f["payload"]["path"] for f in self.frames if f["kind"] == "file_completed"]
+
+
+def wait_for(cond, what, secs=15):
+    end = time.time() + secs
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    fail(f"timed out waiting for {what}")
+    return False
+
+
+def t_watch():
+    case("--watch: three runs, one socket client connected throughout")
+    d = tree("watch", {"a.test.lua": PASS})
+    sock = os.path.join(TMP, "w/ev.sock")
+    ev = os.path.join(TMP, "watch.ev")
+    p = subprocess.Popen([PROVIUM, "--watch", "--psi-threshold", "100", "--events-socket", sock,
+                          "--save-events", ev], cwd=d, env=env(),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: os.path.exists(sock), "the socket")
+        c = Client(sock)
+        # the client may connect mid-run: it then gets that run from its start
+        wait_for(lambda: (c.pump(), "a.test.lua" in c.completed())[1], "run 1")
+        n1 = len(c.completed())
+        time.sleep(0.2)
+        os.utime(os.path.join(d, "a.test.lua"), (5000, 5000))     # an mtime
+        wait_for(lambda: (c.pump(), len(c.completed()) == n1 + 1)[1], "run 2")
+        open(os.path.join(d, "b.test.lua"), "w").write(FAIL)      # the set
+        wait_for(lambda: (c.pump(), len(c.completed()) == n1 + 3)[1], "run 3")
+        eq(c.eof, False, "client still connected after three runs")
+        disc = [f["payload"]["path"] for f in c.frames if f["kind"] == "file_discovered"]
+        eq(disc[-3:], ["a.test.lua", "a.test.lua", "b.test.lua"], "runs 2 and 3 seen live")
+        # the saved file holds exactly the latest run
+        fr = frames_of(ev)
+        per = {}
+        for x in summary(fr):
+            if x.startswith("file_") and not x.startswith("file_blocked"):
+                per.setdefault(x.split()[1], []).append(x.split()[0] + " " + " ".join(x.split()[2:]))
+        eq(per, {"a.test.lua": ["file_discovered ", "file_dispatched ", "file_completed passed"],
+                 "b.test.lua": ["file_discovered ", "file_dispatched ", "file_completed failed"]},
+           "--save-events: the latest run only")
+        case("--watch: an iteration that fails to start is reported, the loop goes on")
+        open(os.path.join(d, "provium.toml"), "w").write("[[x]]\n")
+        os.utime(os.path.join(d, "a.test.lua"), (6000, 6000))
+        time.sleep(1.2)
+        os.unlink(os.path.join(d, "provium.toml"))
+        open(os.path.join(d, "b.test.lua"), "w").write(PASS)
+        wait_for(lambda: (c.pump(), sorted(c.completed()[-2:]) == ["a.test.lua", "b.test.lua"]
+                          and len(c.completed()) >= n1 + 5)[1], "run after the failure")
+        eq(p.poll(), None, "still watching")
+        case("--watch: Ctrl-C exits 0, removes the socket")
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=10)
+        eq(p.returncode, 0, "exit code")
+        eq(os.path.exists(sock), False, "socket removed")
+        c.pump()
+        eq(c.eof, True, "client sees the end")
+        err = err.decode()
+        eq("provium --watch: iteration failed (see above); watching for changes\n" in err,
+           True, f"failed iteration reported: {err!r}")
+        eq("provium: provium.toml:1: arrays of tables ([[...]]) are not supported" in err,
+           True, "why")
+        eq(out.decode().count("1 file(s); 1 passed"), 2, "runs 1 and 2 printed")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def main():
+    only = sys.argv[1:]
+    for name, fn in list(globals().items()):
+        if name.startswith("t_") and (not only or name[2:] in only):
+            fn()
+    if failures:
+        print(f"\n{len(failures)} failure(s)", file=sys.stderr)
+        return 1
+    print("cli9: ok", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
