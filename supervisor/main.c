@@ -21,6 +21,7 @@
 #include "runner/runner.h"
 #include "supervisor/cli.h"
 #include "supervisor/iter.h"
+#include "supervisor/lsp.h"
 #include "supervisor/pool.h"
 #include "supervisor/prep.h"
 #include "supervisor/psi.h"
@@ -172,6 +173,8 @@ main(int argc, char **argv)
 		return prepare_main(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "events") == 0)
 		return events_cli_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "lsp-setup") == 0)
+		return lsp_setup_main(argc - 1, argv + 1);
 
 	switch (cli_parse(argc, argv, &o, err, sizeof(err))) {
 	case CLI_HELP:

@@ -41,6 +41,7 @@ def case(name):
 def tree(name, files):
     d = os.path.join(TMP, name)
     shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
     for rel, src in files.items():
         p = os.path.join(d, rel)
         os.makedirs(os.path.dirname(p), exist_ok=True)
@@ -64,7 +65,8 @@ def fresh(path):
 
 def run(cwd, args, e=None, timeout=60):
     # a loaded host must not hold files (PSI) and change the sequences
-    args = ["--psi-threshold", "100"] + args
+    if not args or args[0] not in ("lsp-setup", "console", "repl", "events"):
+        args = ["--psi-threshold", "100"] + args
     p = subprocess.run([PROVIUM] + args, cwd=cwd, env=e or env(),
                        capture_output=True, timeout=timeout)
     return p.returncode, p.stdout.decode(), p.stderr.decode()
@@ -381,6 +383,55 @@ def t_watch():
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+def registered_names():
+    """Every Lua method/function name the runner registers (luaL_Reg tables
+    and lua_register), except metamethods."""
+    import glob
+    import re
+    names = set()
+    for f in glob.glob(os.path.join(ROOT, "runner", "*.c")):
+        src = open(f).read()
+        names |= set(re.findall(r'\{ *"([a-z_]+)", *[a-z_]+ *\}', src))
+        names |= set(re.findall(r'lua_register\(L, "([a-z_]+)"', src))
+    return {n for n in names if not n.startswith("__")}
+
+
+def t_lsp():
+    case("lsp-setup: stubs and .luarc.json; refuses to overwrite without --force")
+    d = tree("lsp", {})
+    rc, out, err = run(ROOT, ["lsp-setup", d])
+    types = os.path.join(d, ".provium-meta", "types.lua")
+    luarc = os.path.join(d, ".luarc.json")
+    eq((rc, out, err), (0, f"wrote {types}\nwrote {luarc}\n", ""), "first run")
+    src = open(types).read()
+    eq(src.startswith("---@meta provium\n"), True, "---@meta header")
+    cfg = json.load(open(luarc))
+    eq((cfg["workspace.library"], cfg["runtime.version"]), ([".provium-meta"], "Lua 5.4"),
+       ".luarc.json")
+    if shutil.which("lua-language-server"):
+        p = subprocess.run(["lua-language-server", "--check", d], capture_output=True)
+        eq(p.returncode, 0, f"lua-language-server --check: {p.stdout!r}")
+    else:
+        p = subprocess.run(["luac5.4", "-p", types], capture_output=True)
+        eq((p.returncode, p.stderr), (0, b""), "luac5.4 -p types.lua")
+    import re
+    declared = set(re.findall(r"^function [A-Za-z.:]*[.:]([a-z_]+)\(", src, re.M))
+    declared |= set(re.findall(r"^function ([a-z_]+)\(", src, re.M))
+    eq(sorted(registered_names() - declared), [], "runner API names missing from the stubs")
+    open(luarc, "w").write('{"mine": true}\n')
+    rc, out, err = run(ROOT, ["lsp-setup", d])
+    eq((rc, out), (1, ""), "refused")
+    eq(err.startswith(f"provium lsp-setup: {luarc} exists; not overwriting it (pass "
+                      "--force to replace it).\nAdd these settings to it:\n{"), True,
+       f"refusal message {err!r}")
+    eq(open(luarc).read(), '{"mine": true}\n', "user's file untouched")
+    rc, out, err = run(ROOT, ["lsp-setup", "--force", d])
+    eq((rc, json.load(open(luarc))["runtime.version"]), (0, "Lua 5.4"), "--force")
+    rc, out, err = run(ROOT, ["lsp-setup", os.path.join(d, "nope")])
+    eq((rc, err), (1, f"provium lsp-setup: {d}/nope: No such file or directory\n"),
+       "missing dir")
 
 
 def main():
