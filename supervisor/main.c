@@ -20,6 +20,7 @@
 #include "events/proto.h"
 #include "runner/runner.h"
 #include "supervisor/cli.h"
+#include "supervisor/console.h"
 #include "supervisor/iter.h"
 #include "supervisor/lsp.h"
 #include "supervisor/pool.h"
@@ -175,6 +176,8 @@ main(int argc, char **argv)
 		return events_cli_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "lsp-setup") == 0)
 		return lsp_setup_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "console") == 0)
+		return console_main(argc - 1, argv + 1);
 
 	switch (cli_parse(argc, argv, &o, err, sizeof(err))) {
 	case CLI_HELP:

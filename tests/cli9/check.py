@@ -434,6 +434,48 @@ def t_lsp():
        "missing dir")
 
 
+def t_console():
+    case("console --print-command: the test boot's argv, serial on stdio, no QMP")
+    d = tree("con", {"vmlinuz": "", "initrd.img": "",
+                     "provium.toml": '[profiles.tiny]\nkernel = "vmlinuz"\n'
+                                     'initrd = "initrd.img"\ncmdline = "quiet"\n'})
+    e = env(PROVIUM_MACHINE="q35", PROVIUM_ACCEL="tcg")
+    rc, out, err = run(d, ["console", "tiny", "--print-command"], e)
+    eq((rc, out, err), (0, "qemu-system-x86_64 -accel tcg -machine q35 -m 512M -smp 1 "
+                           "-nodefaults -no-user-config -display none -no-reboot "
+                           f"-kernel {d}/vmlinuz -initrd {d}/initrd.img "
+                           "-append 'quiet console=ttyS0' -serial mon:stdio\n", ""),
+       "default argv")
+    rc, out, err = run(d, ["console", "tiny", "--print-command", "--mem", "1G", "--cpus",
+                           "2", "--cmdline", "root=/dev/vda x='y'", "--qemu", "/opt/q",
+                           "--", "-s", "-S"], e)
+    eq((rc, out), (0, f"/opt/q -accel tcg -machine q35 -m 1024M -smp 2 -nodefaults "
+                      "-no-user-config -display none -no-reboot "
+                      f"-kernel {d}/vmlinuz -initrd {d}/initrd.img "
+                      "-append 'root=/dev/vda x='\\''y'\\'' console=ttyS0' "
+                      "-serial mon:stdio -s -S\n"), "options and extra QEMU args")
+    rc, out, err = run(d, ["console", "tiny", "--print-command", "--agent"], e)
+    eq((rc, " rdinit=/sbin/provium-agent' -serial mon:stdio -device virtio-serial-pci,id=vs0 "
+            "-chardev socket,id=agent,path=agent.sock,server=on,wait=off -device "
+            "virtserialport,bus=vs0.0,chardev=agent,name=agent\n" in out), (0, True),
+       f"--agent: overlay and channel: {out!r}")
+    case("console: errors and QEMU's exit status")
+    rc, out, err = run(d, ["console", "nope", "--print-command"], e)
+    eq((rc, err), (2, "provium console: profile `nope` not found in provium.toml\n"),
+       "unknown profile")
+    rc, out, err = run(d, ["console", "tiny", "--mem", "lots"], e)
+    eq((rc, err), (2, "provium console: --mem: cannot parse size `lots` (expected bytes "
+                      "or a number followed by K, M, G or T)\n"), "bad --mem")
+    rc, out, err = run(d, ["console", "tiny", "--qemu", "/bin/true"], e)
+    eq(rc, 0, "QEMU exit 0")
+    rc, out, err = run(d, ["console", "tiny", "--qemu", "/bin/false"], e)
+    eq(rc, 1, "QEMU failure: exit 1")
+    os.unlink(os.path.join(d, "vmlinuz"))
+    rc, out, err = run(d, ["console", "tiny", "--qemu", "/bin/true"], e)
+    eq((rc, err), (2, f"provium console: missing path `{d}/vmlinuz` (profile `tiny` field "
+                      "`kernel`)\n"), "no kernel")
+
+
 def main():
     only = sys.argv[1:]
     for name, fn in list(globals().items()):
