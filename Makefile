@@ -17,7 +17,7 @@ V       ?= 0
 
 CC      ?= cc
 MUSLCC  ?= musl-gcc
-PKGS     = msgpack lua5.4 libcap jansson libzstd libcrypto sqlite3
+PKGS     = msgpack lua5.4 libcap jansson libzstd libcrypto sqlite3 readline
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla \

@@ -18,6 +18,7 @@
 #include "events/events_cli.h"
 #include "events/evsock.h"
 #include "events/proto.h"
+#include "runner/repl.h"
 #include "runner/runner.h"
 #include "supervisor/cli.h"
 #include "supervisor/console.h"
@@ -178,6 +179,8 @@ main(int argc, char **argv)
 		return lsp_setup_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "console") == 0)
 		return console_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "repl") == 0)
+		return repl_main(argc - 1, argv + 1);
 
 	switch (cli_parse(argc, argv, &o, err, sizeof(err))) {
 	case CLI_HELP:

@@ -476,6 +476,105 @@ def t_console():
                       "`kernel`)\n"), "no kernel")
 
 
+class Pty:
+    """provium on a pseudo-terminal, read until a text shows up."""
+
+    def __init__(self, args, cwd, e):
+        import pty
+        self.master, slave = pty.openpty()
+        import fcntl
+        import termios
+
+        def ctty():     # the pty becomes the controlling terminal: ^C is SIGINT
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        e = dict(e, TERM="dumb")
+        self.p = subprocess.Popen([PROVIUM] + args, cwd=cwd, env=e, stdin=slave,
+                                  stdout=slave, stderr=slave, preexec_fn=ctty)
+        os.close(slave)
+        self.out = b""
+
+    def expect(self, text, secs=10):
+        import select
+        end = time.time() + secs
+        while text.encode() not in self.out and time.time() < end:
+            r, _, _ = select.select([self.master], [], [], 0.1)
+            if r:
+                try:
+                    self.out += os.read(self.master, 65536)
+                except OSError:
+                    break
+        if text.encode() not in self.out:
+            fail(f"no {text!r} in the terminal output:\n{self.out.decode(errors='replace')}")
+            return False
+        i = self.out.index(text.encode()) + len(text)
+        seen, self.out = self.out[:i], self.out[i:]
+        return seen.decode(errors="replace")
+
+    def send(self, data):
+        os.write(self.master, data.encode())
+
+    def close(self):
+        if self.p.poll() is None:
+            self.p.kill()
+        self.p.wait()
+        os.close(self.master)
+
+
+def t_repl():
+    case("repl --vmm local: prompt, expressions, statements, ^C, ^D shuts the VM down")
+    d = tree("repl", {})
+    home = tree("replhome", {})
+    scratch = os.path.join(TMP, "repltmp")
+    os.makedirs(scratch, exist_ok=True)
+    e = env(HOME=home, TMPDIR=scratch)
+    t = Pty(["repl", "--vmm", "local"], d, e)
+    try:
+        eq(t.expect("provium> "), "provium repl: booting `repl` ...\r\n`vm` is booted; "
+                                  "^D or exit() leaves\r\nprovium> ", "banner and prompt")
+        eq([x for x in os.listdir(scratch) if x.startswith("provium-local-")] != [], True,
+           "the VM's scratch dir exists")
+        t.send("1 + 2\r")
+        eq(t.expect("provium> "), "1 + 2\r\n3\r\nprovium> ", "an expression prints")
+        t.send('vm:state(), vm:name(), vm:run("echo hi").stdout\r')
+        eq(t.expect("provium> "), 'vm:state(), vm:name(), vm:run("echo hi").stdout\r\n'
+                                  "booted\trepl\thi\r\n\r\nprovium> ", "vm is bound")
+        t.send("for i = 1, 2 do\r")
+        eq(t.expect(">> "), "for i = 1, 2 do\r\n>> ", "continuation prompt")
+        t.send("print(i) end\r")
+        eq(t.expect("provium> "), "print(i) end\r\n1\r\n2\r\nprovium> ", "statement ran")
+        t.send("half a line")
+        t.expect("half a line")
+        t.send("\x03")
+        eq(t.expect("provium> "), "^C\r\nprovium> ", "^C discards the line")
+        t.send("x = = 1\r")
+        eq(t.expect("provium> "), "x = = 1\r\nstdin:1: unexpected symbol near '='\r\n"
+                                  "provium> ", "a syntax error, and the prompt goes on")
+        t.send("\x04")
+        eq(t.expect("bye\r\n"), "\r\nbye\r\n", "^D says bye")
+        t.p.wait(timeout=10)
+        eq(t.p.returncode, 0, "exit code")
+        eq([x for x in os.listdir(scratch) if x.startswith("provium-local-")], [],
+           "VM shut down (its scratch dir is gone)")
+        eq(open(os.path.join(home, ".provium_history")).read().splitlines(),
+           ["1 + 2", 'vm:state(), vm:name(), vm:run("echo hi").stdout', "for i = 1, 2 do",
+            "print(i) end", "x = = 1"], "history")
+    finally:
+        t.close()
+    case("repl: exit() leaves too")
+    t = Pty(["repl", "--vmm", "local", "--name", "box"], d, e)
+    try:
+        t.expect("provium> ")
+        t.send("vm:name()\r")
+        eq(t.expect("provium> "), "vm:name()\r\nbox\r\nprovium> ", "--name")
+        t.send("exit()\r")
+        eq(t.expect("bye\r\n"), "exit()\r\nbye\r\n", "exit()")
+        t.p.wait(timeout=10)
+        eq(t.p.returncode, 0, "exit code")
+    finally:
+        t.close()
+
+
 def main():
     only = sys.argv[1:]
     for name, fn in list(globals().items()):
