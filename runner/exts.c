@@ -6,8 +6,14 @@
 
 #include "runner/runner.h"
 #include "runner/vm_api.h"
+#include "runner/bridge.h"
+
+/* runner/fixture_lua.c: vm:snapshot, provium:vm_fixture (after vmapi). */
+extern const struct runner_ext fixture_lua_ext;
 
 const struct runner_ext *const runner_exts[] = {
 	&vmapi_ext,
+	&fixture_lua_ext,
+	&bridge_ext,   /* after vm: VMs stop before their bridges */
 	NULL,
 };

@@ -52,6 +52,32 @@ runner_lab_push_data(lua_State *L, int idx)
 }
 
 void
+runner_lab_find(lua_State *L, int idx, const char *table, const char *name,
+    int *depth)
+{
+	int d = 0;
+
+	idx = lua_absindex(L, idx);
+	lua_pushvalue(L, idx);                          /* lab */
+	while (!lua_isnil(L, -1)) {
+		runner_lab_push_data(L, -1);            /* lab data */
+		if (lua_getfield(L, -1, table) == LUA_TTABLE) {
+			if (lua_getfield(L, -1, name) != LUA_TNIL) {
+				lua_replace(L, -4);
+				lua_pop(L, 2);
+				*depth = d;
+				return;
+			}
+			lua_pop(L, 1);
+		}
+		lua_pop(L, 2);                          /* lab */
+		runner_lab_push_parent(L, -1);
+		lua_remove(L, -2);
+		d++;
+	}
+}
+
+void
 runner_lab_new(lua_State *L, const char *name, int parent_idx)
 {
 	if (parent_idx != 0)

@@ -192,6 +192,10 @@ bool runner_lab_test(lua_State *L, int idx);
 const char *runner_lab_name(lua_State *L, int idx);   /* checks the type */
 void runner_lab_push_parent(lua_State *L, int idx);   /* lab or nil */
 void runner_lab_push_data(lua_State *L, int idx);     /* extension table */
+/* Pushes data[table][name] of the lab at idx or of its nearest parent
+ * that has it, or nil; *depth = 0 if found in the lab itself. */
+void runner_lab_find(lua_State *L, int idx, const char *table,
+    const char *name, int *depth);
 void runner_push_root_lab(lua_State *L, struct runner *r);
 /* The running test's scope lab, or the root lab at file scope. */
 void runner_push_current_lab(lua_State *L, struct runner *r);

@@ -63,6 +63,7 @@ struct vmapi_vm {
 	uint32_t cid_hint;            /* cid from lab:boot()'s joint reserve, or 0 */
 	bool prereserved;             /* lab:boot() holds res_* for it */
 	unsigned nfiles, nstreams;
+	const char *restore_from;     /* set around boot by vm_fixture */
 };
 
 /* Common head of every resource userdata. */

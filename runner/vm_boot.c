@@ -11,6 +11,7 @@
 #include "events/mp.h"
 #include "runner/runner_int.h"
 #include "runner/vm_api.h"
+#include "runner/bridge.h"
 
 /* vm_spawned (spawned) or vm_shutdown. */
 static int
@@ -209,6 +210,35 @@ boot_check(void *arg, char **why)
 	return vmm_boot_check(arg, why);
 }
 
+/*
+ * A VM restored from a snapshot still holds the agent session it had when
+ * the snapshot was taken (the guest never saw the host go away), so a
+ * ping answers and no hello is due; the snapshot's cache key pins the
+ * protocol version.  An agent that reset its session asks for hello: then
+ * do the hello.
+ */
+static int
+restored_hello(struct vmapi_vm *vm, int64_t deadline, char **err)
+{
+	struct ac_req q;
+	struct ac_reply rep;
+	int rc, wants_hello;
+
+	memset(&rep, 0, sizeof(rep));
+	ac_req_begin(vm->ac, &q, "ping");
+	msgpack_pack_map(&q.pk, 0);
+	rc = ac_call(vm->ac, &q, deadline, &rep, err);
+	ac_req_done(&q);
+	wants_hello = rc == AC_AGENT_ERROR &&
+	    strcmp(rep.agent_kind, "protocol") == 0;
+	ac_reply_free(&rep);
+	if (!wants_hello)
+		return rc;
+	free(*err);
+	*err = NULL;
+	return ac_hello(vm->ac, deadline, boot_check, vm->vmm, err);
+}
+
 int
 vmapi_vm_boot(lua_State *L)
 {
@@ -232,6 +262,7 @@ vmapi_vm_boot(lua_State *L)
 		vmapi_need_booted(L, vm, "boot");
 	}
 	boot_opts(L, 2, vm, &o);
+	bridge_boot_nics(L, 1, &o);   /* NICs of runner/bridge_lua.c */
 	be = vmapi_is_local(r) ? VMM_BACKEND_LOCAL : VMM_BACKEND_QEMU;
 	ctx = vmapi_ctx(L);
 	if (ctx->nvms >= VMAPI_MAX_VMS_PER_RUNNER)
@@ -239,6 +270,7 @@ vmapi_vm_boot(lua_State *L)
 		    "at most %u VMs", vm->name, VMAPI_MAX_VMS_PER_RUNNER);
 
 	o.vm_name = vm->name;
+	o.restore_from = vm->restore_from;
 	o.memory_bytes = vm->memory ? vm->memory : VMM_DEFAULT_MEMORY;
 	o.cpus = vm->cpus ? vm->cpus : VMM_DEFAULT_CPUS;
 	o.profile = vmapi_resolve_profile(L, vm->name, vm->profile);
@@ -282,7 +314,8 @@ vmapi_vm_boot(lua_State *L)
 	/* The agent's own limit, cut short by the test's timeout. */
 	deadline = vmapi_deadline(L, (int64_t)((o.agent_timeout_s > 0 ?
 	    o.agent_timeout_s : 30.0) * 1000));
-	rc = ac_hello(vm->ac, deadline, boot_check, vm->vmm, &err);
+	rc = vm->restore_from != NULL ? restored_hello(vm, deadline, &err) :
+	    ac_hello(vm->ac, deadline, boot_check, vm->vmm, &err);
 	if (rc == AC_TIMEOUT && vmapi_test_expired(L)) {
 		free(err);
 		ac_free(vm->ac);
@@ -314,6 +347,7 @@ vmapi_vm_boot(lua_State *L)
 	vm->boot_ns = runner_now_ns();
 	send_report(r, vm, true, 0);
 	vm->spawned = true;
+	bridge_vm_booted(L, 1);       /* guest addresses of its NICs */
 	lua_settop(L, 1);
 	return 1;
 }

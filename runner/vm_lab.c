@@ -21,26 +21,7 @@ static const char *const reserved[] = { "vm_fixture", "lab_fixture", "pack",
 static void
 find_vm(lua_State *L, int idx, const char *name, int *depth)
 {
-	int d = 0;
-
-	idx = lua_absindex(L, idx);
-	lua_pushvalue(L, idx);                          /* lab */
-	while (!lua_isnil(L, -1)) {
-		runner_lab_push_data(L, -1);            /* lab data */
-		if (lua_getfield(L, -1, "vms") == LUA_TTABLE) {
-			if (lua_getfield(L, -1, name) != LUA_TNIL) {
-				lua_replace(L, -4);
-				lua_pop(L, 2);
-				*depth = d;
-				return;
-			}
-			lua_pop(L, 1);
-		}
-		lua_pop(L, 2);                          /* lab */
-		runner_lab_push_parent(L, -1);
-		lua_remove(L, -2);
-		d++;
-	}
+	runner_lab_find(L, idx, "vms", name, depth);
 }
 
 static int

@@ -13,7 +13,8 @@ enum {
 	O_NO_PROGRESS, O_INCLUDE_SLOW, O_TAG, O_NO_TAG, O_TAG_META,
 	O_NO_TAG_META, O_VMM, O_ACCEL, O_TIMEOUT, O_MEM, O_CPUS,
 	O_CPU_OVERCOMMIT, O_PSI_THRESHOLD, O_NO_PREFLIGHT, O_NO_BUILD, O_EVENTS_SOCKET, O_COVERAGE, O_JUNIT,
-	O_FAIL_FAST, O_RERUN_FAILED, O_WATCH, O_SINCE, O_SHARD, O_SHARD_DURATIONS
+	O_FAIL_FAST, O_RERUN_FAILED, O_WATCH, O_SINCE, O_SHARD, O_SHARD_DURATIONS,
+	O_SEED
 };
 
 static const struct option longopts[] = {
@@ -48,6 +49,7 @@ static const struct option longopts[] = {
 	{ "since", required_argument, NULL, O_SINCE },
 	{ "shard", required_argument, NULL, O_SHARD },
 	{ "shard-durations", required_argument, NULL, O_SHARD_DURATIONS },
+	{ "seed", required_argument, NULL, O_SEED },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -100,6 +102,9 @@ static const char help_text[] =
 "  --config PATH          provium.toml to read (default ./provium.toml if it\n"
 "                         exists; the built-in `linux` profile needs none)\n"
 "  --no-build             skip the profiles' build hooks\n"
+"  --seed N               seed of the bridges' random impairments (sets\n"
+"                         PROVIUM_SEED for every runner; a run prints the\n"
+"                         seed it used, replay it with this)\n"
 "  --no-preflight         skip the checks (QEMU, guest image, accelerator)\n"
 "                         made before files that use VMs start\n"
 "\n"
@@ -261,6 +266,14 @@ cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen)
 				    "1 <= K <= N, got `%s`", optarg);
 				return CLI_USAGE;
 			}
+			break;
+		case O_SEED:
+			if (!*optarg || optarg[strspn(optarg, "0123456789")]) {
+				snprintf(err, errlen, "--seed must be a decimal "
+				    "integer, got `%s`", optarg);
+				return CLI_USAGE;
+			}
+			o->seed = optarg;
 			break;
 		case O_TAG: oom |= push_str(&o->tag, &o->ntag, optarg); break;
 		case O_NO_TAG: oom |= push_str(&o->no_tag, &o->nno_tag, optarg); break;

@@ -42,6 +42,7 @@ struct cli_opts {
 	const char *since;          /* only files newer than this path */
 	unsigned shard_k, shard_n;  /* --shard K/N (1-based); n == 0: no sharding */
 	const char *shard_durations;    /* events file balancing the shards */
+	const char *seed;           /* --seed: exported as PROVIUM_SEED */
 	const char **tag, **no_tag;
 	size_t ntag, nno_tag;
 	struct cli_kv *tag_meta, *no_tag_meta;

@@ -198,6 +198,12 @@ main(int argc, char **argv)
 	case CLI_RUN:
 		break;
 	}
+	/* Runners inherit it; runner/bridge_lua.c seeds its switches with it. */
+	if (o.seed && setenv("PROVIUM_SEED", o.seed, 1) != 0) {
+		fprintf(stderr, "provium: --seed: %s\n", strerror(errno));
+		cli_opts_free(&o);
+		return 2;
+	}
 
 	/* Before any child exists: orphans of our runners come back to us. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0 || setup_signals(&sigfd) != 0) {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "events/evsock.h"
+#include "vm/vmm.h"
 #include "events/frame.h"
 #include "events/mp.h"
 #include "events/proto.h"
@@ -293,6 +294,9 @@ runner_exited(struct sup *s, struct sup_file *f, int wstatus)
 		runfile_describe_wait(wstatus, done, cause, sizeof(cause));
 		sup_finish(s, f, RF_END_CRASHED, cause);
 	}
+	/* A runner that did not end cleanly left its VMs' scratch dirs. */
+	if (!(done && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0))
+		vmm_sweep_stale();
 }
 
 static void
@@ -651,6 +655,8 @@ sup_run(const struct sup_params *p)
 	}
 	sup_pool_state(&s);
 	sweep_children();
+	/* SIGKILLed runners never removed their VMs' scratch dirs. */
+	vmm_sweep_stale();
 	render_finish(s.render, (double)(sup_mono_ns() - s.t0) / 1e9);
 	rc = 0;
 	for (i = 0; i < s.n; i++)

@@ -162,6 +162,16 @@ fail:
  * dirs.  Their names carry the runner's pid, so the next boot in the same
  * $TMPDIR removes those whose runner is gone.
  */
+static void sweep_stale(const char *tmp);
+
+void
+local_sweep_stale(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	sweep_stale(tmp && *tmp ? tmp : "/tmp");
+}
+
 static void
 sweep_stale(const char *tmp)
 {

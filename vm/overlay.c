@@ -24,6 +24,7 @@ static const char *const overlay_modules[] = {
 	"virtio_ring", "virtio", "virtio_pci_legacy_dev",
 	"virtio_pci_modern_dev", "virtio_pci", "virtio_mmio",
 	"virtio_console", "qemu_fw_cfg",
+	"failover", "net_failover", "virtio_net",   /* NICs (runner/bridge_lua.c) */
 };
 
 /* ---- cpio writer ---- */

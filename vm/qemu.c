@@ -190,6 +190,7 @@ static int pick_accel(enum accel_mode *m, char **err)
 /* ---- scratch dir ---- */
 
 static void rm_flat_dir(int parent, const char *name);
+static void sweep_stale(const char *root);
 
 static void rm_scratch(struct qemu_vm *v)
 {
@@ -243,6 +244,16 @@ static int pid_dead(pid_t pid)
  * QEMU itself died with them) are removed by the next boot: each dir's
  * "owner" file holds the pid of the process that made it.
  */
+void qemu_sweep_stale(void)
+{
+	char *err = NULL, *root = overlay_scratch_root(&err);
+
+	free(err);
+	if (root != NULL)
+		sweep_stale(root);
+	free(root);
+}
+
 static void sweep_stale(const char *root)
 {
 	int rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -433,7 +444,8 @@ static int q_boot_check(struct vmm_vm *vm, char **why)
 {
 	struct qemu_vm *v = qvm(vm);
 	if (reap(v, 0)) {
-		*why = exit_text(v);
+		/* panic=-1 + -no-reboot: a panic is also why QEMU exited */
+		*why = scan_panic(v) ? strdup("guest kernel panic") : exit_text(v);
 		return 1;
 	}
 	if (scan_panic(v)) {
@@ -454,10 +466,10 @@ static char *q_boot_failed(struct vmm_vm *vm, const char *why)
 	 * A dying QEMU closes its sockets before it can be reaped: give it a
 	 * moment, so "agent channel closed" comes with the real cause.
 	 */
-	if (wait_exit(v, 200))
-		state = exit_text(v);
-	else if (scan_panic(v))
+	if (scan_panic(v))
 		state = strdup("guest kernel panic");
+	else if (wait_exit(v, 200))
+		state = exit_text(v);
 	if (read_tail(v, "console.log", VMM_CONSOLE_EXCERPT, &con, &clen) < 0)
 		con = NULL;
 	if (v->reaped && read_tail(v, "qemu.stderr", 1024, &qerr, &qlen) < 0)
@@ -810,6 +822,23 @@ static int build_args(struct args *a, const struct vmm_boot_opts *o,
 		arg(a, "-incoming");
 		argf(a, "exec:zstd -q -dc < %s", q);
 		free(q);
+	}
+	for (size_t i = 0; i < o->nnics; i++) {
+		const struct vmm_nic *n = &o->nics[i];
+		if (strchr(n->socket, ',') || strchr(n->id, ',')) {
+			(void)asprintf(err, "NIC socket path %s contains ','",
+			    n->socket);
+			return -1;
+		}
+		arg(a, "-netdev");
+		argf(a, "stream,id=%s,server=off,addr.type=unix,addr.path=%s",
+		    n->id, n->socket);
+		arg(a, "-device");
+		/* romfile=: no iPXE option ROM, we boot the kernel directly. */
+		argf(a, "%s,netdev=%s,mac=%02x:%02x:%02x:%02x:%02x:%02x%s",
+		    microvm ? "virtio-net-device" : "virtio-net-pci", n->id,
+		    n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4],
+		    n->mac[5], microvm ? "" : ",romfile=");
 	}
 	if (a->failed) {
 		*err = strdup("out of memory");

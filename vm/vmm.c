@@ -97,3 +97,10 @@ void vmm_destroy(struct vmm_vm *vm, unsigned grace_ms)
 	if (vm)
 		vm->ops->destroy(vm, grace_ms);
 }
+
+void
+vmm_sweep_stale(void)
+{
+	qemu_sweep_stale();
+	local_sweep_stale();
+}

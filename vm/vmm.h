@@ -39,6 +39,14 @@ struct vmm_file {        /* boot-time file, placed in a cpio by qemu */
 	unsigned mode;       /* default 0644 */
 };
 
+/* A virtio-net NIC whose backend is a switch port (vm/switch.h):
+ * `-netdev stream,server=off` on a unix socket.  Added by the net slice. */
+struct vmm_nic {
+	const char *id;                  /* netdev id, [A-Za-z0-9_]+, unique per VM */
+	const char *socket;              /* absolute path, no ',' */
+	uint8_t mac[6];
+};
+
 struct vmm_boot_opts {
 	const char *vm_name;
 	const struct profile *profile;   /* required for qemu */
@@ -56,6 +64,8 @@ struct vmm_boot_opts {
 	const char *restore_from;        /* snapshot file to restore, or NULL */
 	uint32_t cid;                    /* assigned by the caller (monotonic from 100) */
 	int verbose;
+	const struct vmm_nic *nics;      /* in guest order (eth0, eth1, ...) */
+	size_t nnics;
 };
 
 struct vmm_vm;   /* opaque, one per booted VM */
@@ -105,6 +115,14 @@ int vmm_snapshot(struct vmm_vm *vm, const char *path, char **err);
  * and removes the scratch directory.  Always succeeds in freeing vm.
  */
 void vmm_destroy(struct vmm_vm *vm, unsigned grace_ms);
+
+/*
+ * Removes the scratch directories of VMs whose runner is gone (a SIGKILLed
+ * runner never reaches vmm_destroy).  Safe while other runners run: each
+ * directory names its owner's pid.  The supervisor calls it after a runner
+ * dies and at the end of the run.
+ */
+void vmm_sweep_stale(void);
 
 /*
  * `provium console`: the QEMU argv of an interactive VM for o (profile

@@ -34,6 +34,8 @@ struct vmm_vm {
 };
 
 extern const struct vmm_backend_ops vmm_qemu_ops;   /* vm/qemu.c */
+void qemu_sweep_stale(void);
+void local_sweep_stale(void);
 extern const struct vmm_backend_ops vmm_local_ops;   /* vm/local.c */
 
 #endif

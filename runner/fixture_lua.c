@@ -1,0 +1,458 @@
+/*
+ * fixture_lua.c: vm:snapshot(), the Snapshot userdata and
+ * provium:vm_fixture(path) (colon and dot forms), on top of fixtures/flow.h.
+ *
+ * vm_fixture computes the key from provium.toml (fixtures/env.h), then
+ * fixture_flow_get() does hit / wait / build / corrupt-rebuild and the
+ * event pairing; this file only supplies the two VM pieces:
+ *   build   - runs the fixture file with `provium` bound to a fresh lab
+ *             ("fixture:<path>") and vm:snapshot() writing straight into
+ *             the cache's temp path; the fixture must return that Snapshot.
+ *             Its VM's profile, memory and cpus become the entry's meta.
+ *   restore - creates VM "fixture:<path with / as _>" ("#N" if taken) in
+ *             the file's root lab with that profile/memory/cpus and boots it
+ *             with vmm_boot_opts.restore_from (through vmapi_vm_boot, so it
+ *             reserves from the pool and reports vm_spawned like any boot).
+ * Lua runs only inside lua_pcall from the flow callbacks, so an error
+ * cannot longjmp past the build lock.  lab_fixture: not yet (says so).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "events/mp.h"
+#include "fixtures/cache.h"
+#include "fixtures/env.h"
+#include "fixtures/flow.h"
+#include "fixtures/key.h"
+#include "runner/runner.h"
+#include "runner/vm_api.h"
+#include "vm/profile.h"
+
+#define SNAP_MT      "provium.snapshot"
+#define PENDING_KEY  "provium.fixture.pending"   /* build's temp path */
+#define NAMES_KEY    "provium.fixture.names"     /* restored VM names used */
+
+struct snap {
+	char *path;
+	uint64_t size;
+	char *profile;
+	uint64_t memory;
+	unsigned cpus;
+};
+
+/* ---- Snapshot ---- */
+
+static struct snap *
+check_snap(lua_State *L, int idx)
+{
+	return luaL_checkudata(L, idx, SNAP_MT);
+}
+
+static int
+snap_path(lua_State *L)
+{
+	lua_pushstring(L, check_snap(L, 1)->path);
+	return 1;
+}
+
+static int
+snap_size(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)check_snap(L, 1)->size);
+	return 1;
+}
+
+/* Idempotent; size() is 0 afterwards. */
+static int
+snap_delete(lua_State *L)
+{
+	struct snap *s = check_snap(L, 1);
+
+	if (s->size > 0 && s->path != NULL)
+		unlink(s->path);
+	s->size = 0;
+	return 0;
+}
+
+static int
+snap_tostring(lua_State *L)
+{
+	lua_pushfstring(L, "snapshot(%s)", check_snap(L, 1)->path);
+	return 1;
+}
+
+static int
+snap_gc(lua_State *L)
+{
+	struct snap *s = check_snap(L, 1);
+
+	free(s->path);
+	free(s->profile);
+	s->path = s->profile = NULL;
+	return 0;
+}
+
+/* vm:snapshot([path]): stops the guest, writes it to path, shuts the VM
+ * down (restore it with vm_fixture), returns a Snapshot. */
+static int
+vm_snapshot(lua_State *L)
+{
+	struct vmapi_vm *vm = vmapi_check_vm(L, 1);
+	const char *path = luaL_optstring(L, 2, NULL);
+	struct snap *s;
+	struct stat st;
+	char *err = NULL, tmp[4096];
+
+	vmapi_need_booted(L, vm, "snapshot");
+	if (!(vmm_caps(vm->vmm) & VMM_CAP_SNAPSHOT))
+		return luaL_error(L, "vm `%s`: snapshot needs the qemu backend "
+		    "(this VM runs under --vmm local)", vm->name);
+	if (vm->nfiles > 0 || vm->nstreams > 0)
+		return luaL_error(L, "vm `%s`: cannot snapshot with %d open "
+		    "stream(s) and %d open file(s); Close streams and files "
+		    "first", vm->name, (int)vm->nstreams, (int)vm->nfiles);
+	if (path == NULL && lua_getfield(L, LUA_REGISTRYINDEX, PENDING_KEY) ==
+	    LUA_TSTRING)
+		path = lua_tostring(L, -1);       /* anchored in the registry */
+	if (path == NULL) {
+		const char *t = getenv("TMPDIR");
+
+		snprintf(tmp, sizeof(tmp), "%s/provium-snapshot-%ld-%u.snap",
+		    t && *t ? t : "/tmp", (long)getpid(), vm->cid);
+		path = tmp;
+	}
+	s = lua_newuserdatauv(L, sizeof(*s), 0);
+	memset(s, 0, sizeof(*s));
+	luaL_setmetatable(L, SNAP_MT);
+	if ((s->path = strdup(path)) == NULL ||
+	    (s->profile = strdup(vm->profile ? vm->profile : "")) == NULL)
+		return luaL_error(L, "out of memory");
+	s->memory = vm->memory;
+	s->cpus = vm->cpus;
+	if (vmm_snapshot(vm->vmm, path, &err) < 0) {
+		lua_pushfstring(L, "vm `%s`: %s", vm->name, err ? err : "snapshot failed");
+		free(err);
+		return lua_error(L);
+	}
+	s->size = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+	/* The migrated guest is stopped for good: no poweroff, no grace. */
+	vmm_destroy(vm->vmm, 0);
+	vm->vmm = NULL;
+	vm->state = VMAPI_PAUSED;
+	vmapi_vm_stop(L, vm);
+	return 1;
+}
+
+/* ---- vm_fixture ---- */
+
+struct fctx {
+	lua_State *L;
+	struct runner *r;
+	const char *file;      /* the fixture's .fixture.lua */
+	int vm_ref;            /* the restored VM */
+};
+
+static void
+report(struct fctx *c, const char *t, const char *path, const char *held,
+    int with_done, uint64_t ns, uint64_t bytes)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	runner_pack_begin(&sb, &pk, t, 1 + (held != NULL) + 2 * with_done);
+	mp_kv_str(&pk, "path", path);
+	if (held != NULL)
+		mp_kv_str(&pk, "held_by_file", held);
+	if (with_done) {
+		mp_kv_u64(&pk, "duration_ns", ns);
+		mp_kv_u64(&pk, "snapshot_bytes", bytes);
+	}
+	runner_send(c->r, &sb);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static void
+on_started(void *c, const char *n)
+{
+	report(c, "fixture_build_started", n, NULL, 0, 0, 0);
+}
+
+static void
+on_waiting(void *c, const char *n, const char *held)
+{
+	report(c, "fixture_build_waiting", n, held, 0, 0, 0);
+}
+
+static void
+on_done(void *c, const char *n, uint64_t ns, uint64_t bytes)
+{
+	report(c, "fixture_build_done", n, NULL, 1, ns, bytes);
+}
+
+static void
+on_hit(void *c, const char *n)
+{
+	report(c, "fixture_cache_hit", n, NULL, 0, 0, 0);
+}
+
+/* Runs under pcall: (name, file, tmp) -> meta json string. */
+static int
+build_chunk(lua_State *L)
+{
+	struct runner *r = runner_from_lua(L);
+	const char *name = luaL_checkstring(L, 1), *file = luaL_checkstring(L, 2);
+	struct snap *s;
+	json_t *j;
+	char *meta, lab[600];
+	int ok;
+
+	snprintf(lab, sizeof(lab), "fixture:%s", name);
+	runner_push_root_lab(L, r);
+	runner_lab_new(L, lab, lua_gettop(L));           /* 5: fixture lab */
+	lua_getglobal(L, "provium");                      /* 6: saved */
+	/* 7: an outer build's path (stacked fixtures), put back after. */
+	lua_getfield(L, LUA_REGISTRYINDEX, PENDING_KEY);
+	lua_pushvalue(L, 3);
+	lua_setfield(L, LUA_REGISTRYINDEX, PENDING_KEY);
+	lua_pushvalue(L, 5);
+	lua_setglobal(L, "provium");
+	if (luaL_loadfile(L, file) != LUA_OK)
+		ok = 0;
+	else
+		ok = lua_pcall(L, 0, 1, 0) == LUA_OK;
+	lua_pushvalue(L, 6);                              /* restore provium */
+	lua_setglobal(L, "provium");
+	lua_pushvalue(L, 7);
+	lua_setfield(L, LUA_REGISTRYINDEX, PENDING_KEY);
+	if (!ok)
+		return lua_error(L);
+	if ((s = luaL_testudata(L, -1, SNAP_MT)) == NULL)
+		return luaL_error(L, "fixture `%s` must end with `return "
+		    "vm:snapshot()` (it returned %s)", name, luaL_typename(L, -1));
+	if (strcmp(s->path, lua_tostring(L, 3)) != 0 &&
+	    rename(s->path, lua_tostring(L, 3)) < 0)
+		return luaL_error(L, "fixture `%s`: move %s into the cache: %s "
+		    "(call vm:snapshot() without a path in fixtures)", name,
+		    s->path, strerror(errno));
+	j = json_pack("{s:s, s:I, s:i}", "profile", s->profile,
+	    "memory_bytes", (json_int_t)s->memory, "cpus", (int)s->cpus);
+	meta = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(j);
+	if (meta == NULL)
+		return luaL_error(L, "out of memory");
+	lua_pushstring(L, meta);
+	free(meta);
+	return 1;
+}
+
+static int
+do_build(void *cv, const char *name, const char *tmp, char **meta, char **err)
+{
+	struct fctx *c = cv;
+	lua_State *L = c->L;
+
+	lua_pushcfunction(L, build_chunk);
+	lua_pushstring(L, name);
+	lua_pushstring(L, c->file);
+	lua_pushstring(L, tmp);
+	if (lua_pcall(L, 3, 1, 0) != LUA_OK) {
+		*err = strdup(lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+		lua_pop(L, 1);
+		return -1;
+	}
+	*meta = strdup(lua_tostring(L, -1));
+	lua_pop(L, 1);
+	return *meta ? 0 : -1;
+}
+
+/* Runs under pcall: (name, snap, meta) -> booted VM. */
+static int
+restore_vm(lua_State *L)
+{
+	struct runner *r = runner_from_lua(L);
+	const char *name = luaL_checkstring(L, 1), *snap = luaL_checkstring(L, 2);
+	const char *meta = luaL_checkstring(L, 3), *profile = NULL;
+	json_int_t memory = 0, cpus = 0;
+	struct vmapi_vm *vm;
+	json_error_t je;
+	json_t *j = json_loads(meta, 0, &je);
+	char vmname[600], *p;
+	lua_Integer n;
+
+	if (j == NULL || json_unpack(j, "{s:s, s:I, s:I}", "profile", &profile,
+	    "memory_bytes", &memory, "cpus", &cpus) != 0) {
+		json_decref(j);
+		return luaL_error(L, "bad cache metadata `%s`", meta);
+	}
+	lua_pushstring(L, profile);                       /* 4 */
+	json_decref(j);
+	/* "fixture:<name with / -> _>", "#N" from the second restore on. */
+	if (lua_getfield(L, LUA_REGISTRYINDEX, NAMES_KEY) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, LUA_REGISTRYINDEX, NAMES_KEY);
+	}                                                 /* 5 */
+	n = (lua_getfield(L, 5, name), lua_tointeger(L, -1)) + 1;
+	lua_pop(L, 1);
+	lua_pushinteger(L, n);
+	lua_setfield(L, 5, name);
+	snprintf(vmname, sizeof(vmname), n > 1 ? "fixture:%s#%lld" :
+	    "fixture:%s", name, (long long)n);
+	for (p = vmname; *p; p++)
+		if (*p == '/')
+			*p = '_';
+	runner_push_root_lab(L, r);                       /* 6 */
+	lua_getfield(L, 6, "vm");
+	lua_pushvalue(L, 6);
+	lua_pushstring(L, vmname);
+	lua_pushvalue(L, 4);
+	lua_createtable(L, 0, 2);
+	if (memory > 0) {
+		lua_pushinteger(L, (lua_Integer)memory);
+		lua_setfield(L, -2, "memory");
+	}
+	if (cpus > 0) {
+		lua_pushinteger(L, (lua_Integer)cpus);
+		lua_setfield(L, -2, "cpus");
+	}
+	lua_call(L, 4, 1);                                /* 7: vm */
+	vm = vmapi_check_vm(L, 7);
+	vm->restore_from = snap;      /* lives for this call: the flow's path */
+	lua_getfield(L, 7, "boot");
+	lua_pushvalue(L, 7);
+	if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+		vm->restore_from = NULL;
+		return lua_error(L);
+	}
+	vm->restore_from = NULL;
+	lua_settop(L, 7);
+	return 1;
+}
+
+static int
+do_restore(void *cv, const char *name, const char *snap, const char *meta,
+    char **err)
+{
+	struct fctx *c = cv;
+	lua_State *L = c->L;
+
+	lua_pushcfunction(L, restore_vm);
+	lua_pushstring(L, name);
+	lua_pushstring(L, snap);
+	lua_pushstring(L, meta ? meta : "");
+	if (lua_pcall(L, 3, 1, 0) != LUA_OK) {
+		*err = strdup(lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+		lua_pop(L, 1);
+		return -1;
+	}
+	luaL_unref(L, LUA_REGISTRYINDEX, c->vm_ref);
+	c->vm_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	return 0;
+}
+
+static const struct fixture_flow_ops flow_ops = {
+	NULL, on_started, on_waiting, on_done, on_hit, do_build, do_restore,
+};
+
+/* Everything that can fail before Lua runs again; *msg malloc'd on -1. */
+static int
+prepare(struct runner *r, const char *name, struct profile_config **cfg,
+    struct fixture_env *fe, char **file, char *key, char **dir, char **msg)
+{
+	if (profile_config_load(runner_opts(r)->config, cfg, msg) < 0)
+		return -1;
+	if (fixture_env_from_config(*cfg, fe) < 0) {
+		*msg = strdup("out of memory");
+		return -1;
+	}
+	if (fixture_resolve(&fe->key.roots, name, file, msg) < 0 ||
+	    fixture_key(&fe->key, name, key, msg) < 0 ||
+	    fixture_cache_dir(fe->cache_dir, dir, msg) < 0)
+		return -1;
+	return 0;
+}
+
+/* provium:vm_fixture(path) / provium.vm_fixture(path) */
+static int
+lab_vm_fixture(lua_State *L)
+{
+	struct runner *r = runner_from_lua(L);
+	int a = runner_lab_test(L, 1) ? 2 : 1;
+	const char *name = luaL_checkstring(L, a);
+	struct fctx c = { L, r, NULL, LUA_NOREF };
+	struct fixture_flow_ops ops = flow_ops;
+	struct profile_config *cfg = NULL;
+	struct fixture_env fe;
+	char key[FIXTURE_KEY_HEX + 1], *file = NULL, *dir = NULL, *msg = NULL;
+	int rc;
+
+	memset(&fe, 0, sizeof(fe));
+	rc = prepare(r, name, &cfg, &fe, &file, key, &dir, &msg);
+	if (rc == 0) {
+		struct fixture_flow_req rq = { dir, key, name, runner_display(r),
+		    stderr, 0 };
+
+		c.file = file;
+		ops.ctx = &c;
+		rc = fixture_flow_get(&ops, &rq, &msg) < 0 ? -1 : 0;
+	}
+	fixture_env_release(&fe);
+	profile_config_free(cfg);
+	free(file);
+	free(dir);
+	if (rc < 0) {
+		lua_pushstring(L, msg ? msg : "vm_fixture failed");
+		free(msg);
+		return lua_error(L);
+	}
+	lua_rawgeti(L, LUA_REGISTRYINDEX, c.vm_ref);
+	luaL_unref(L, LUA_REGISTRYINDEX, c.vm_ref);
+	return 1;
+}
+
+static int
+lab_lab_fixture(lua_State *L)
+{
+	return luaL_error(L, "provium:lab_fixture is not supported by this "
+	    "provium yet (lab snapshots); use vm_fixture");
+}
+
+static int
+fixture_open(lua_State *L, struct runner *r)
+{
+	static const luaL_Reg snap[] = { { "path", snap_path },
+		{ "size", snap_size }, { "delete", snap_delete }, { NULL, NULL } };
+	static const luaL_Reg lab[] = { { "vm_fixture", lab_vm_fixture },
+		{ "lab_fixture", lab_lab_fixture }, { NULL, NULL } };
+
+	(void)r;
+	luaL_newmetatable(L, SNAP_MT);
+	luaL_newlib(L, snap);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, snap_tostring);
+	lua_setfield(L, -2, "__tostring");
+	lua_pushcfunction(L, snap_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pop(L, 1);
+	/* vm:snapshot joins the VM methods the vm extension registered. */
+	luaL_getmetatable(L, VMAPI_VM_MT);
+	if (lua_getfield(L, -1, "__index") != LUA_TTABLE)
+		return -1;
+	lua_pushcfunction(L, vm_snapshot);
+	lua_setfield(L, -2, "snapshot");
+	lua_pop(L, 2);
+	runner_lab_add_methods(L, lab);
+	return 0;
+}
+
+const struct runner_ext fixture_lua_ext = {
+	.name = "fixture",
+	.open = fixture_open,
+};

@@ -1,0 +1,2 @@
+vm_fixture("unterminated
+[[ long

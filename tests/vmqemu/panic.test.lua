@@ -1,0 +1,12 @@
+-- A guest kernel panic fails the boot fast, with the console in the error.
+test("a panicking kernel fails the boot fast", function(t)
+  local t0 = os.time()
+  local ok, err = pcall(function()
+    provium:vm("p", "linux"):boot({ kernel_cmdline_append = "mem=20M" })
+  end)
+  t:assert(not ok)
+  t:assert_contains(tostring(err), "guest kernel panic")
+  t:assert_contains(tostring(err), "--- guest console (last bytes) ---")
+  t:assert_contains(tostring(err), "Kernel panic")
+  t:assert(os.time() - t0 < 20, "took too long to notice")
+end)
