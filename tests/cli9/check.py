@@ -575,6 +575,44 @@ def t_repl():
         t.close()
 
 
+def help_flags(text):
+    """Long options of `provium --help`'s option lines."""
+    import re
+    return set(re.findall(r"^  (?:-[a-zA-Z], )?(--[a-z][a-z-]*)", text, re.M))
+
+
+def doc_flags(md):
+    """Long options in the first column of docs/cli.md's Options table."""
+    import re
+    sec = md.split("\n## Options\n", 1)[1].split("\n## ", 1)[0]
+    out = set()
+    for line in sec.splitlines():
+        if line.startswith("| `-"):
+            out |= set(re.findall(r"(--[a-z][a-z-]*)", line.split(" | ")[0]))
+    return out
+
+
+def t_help():
+    case("--help lists exactly the options docs/cli.md documents")
+    rc, out, err = run(ROOT, ["--help"])
+    eq(rc, 0, "--help exit")
+    md = open(os.path.join(ROOT, "docs", "cli.md")).read()
+    h, dd = help_flags(out), doc_flags(md)
+    eq(sorted(h - dd), [], "in --help, not in docs/cli.md")
+    eq(sorted(dd - h), [], "in docs/cli.md, not in --help")
+    for flag in ("--fail-fast", "--rerun-failed", "--since", "--shard", "--shard-durations",
+                 "--watch", "--json", "--coverage", "--filter"):
+        eq(flag in h, True, f"--help has {flag}")
+    for sub in ("lsp-setup", "console", "repl", "events"):
+        eq(f"provium {sub}" in out, True, f"--help names `provium {sub}`")
+    man = os.path.join(ROOT, "docs", "provium.1")
+    eq(os.path.exists(man), True, "docs/provium.1 exists")
+    if os.path.exists(man):
+        p = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "gen-man"),
+                            "--check"], capture_output=True, cwd=ROOT)
+        eq((p.returncode, p.stderr.decode()), (0, ""), "provium.1 is up to date with docs")
+
+
 def main():
     only = sys.argv[1:]
     for name, fn in list(globals().items()):
