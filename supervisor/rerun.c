@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,19 +51,14 @@ rerun_state_path(int create)
 	return p;
 }
 
-static char *msg(const char *f, ...) __attribute__((format(printf, 1, 2)));
-
+/* The message for an unusable state file, malloc'd (NULL on ENOMEM). */
 static char *
-msg(const char *f, ...)
+state_error(const char *path, const char *why)
 {
-	va_list ap;
 	char *s;
 
-	va_start(ap, f);
-	if (vasprintf(&s, f, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
+	return asprintf(&s, "--rerun-failed: state `%s`: %s (delete it to start "
+	    "over)", path, why) < 0 ? NULL : s;
 }
 
 int
@@ -80,14 +74,12 @@ rerun_filter(const char *path, struct discover_list *l, char **err)
 	if (access(path, F_OK) != 0 && errno == ENOENT)
 		return 0;
 	if ((root = json_load_file(path, 0, &je)) == NULL) {
-		*err = msg("--rerun-failed: state `%s`: %s (delete it to start "
-		    "over)", path, je.text);
+		*err = state_error(path, je.text);
 		return -1;
 	}
 	if (!json_is_array(root)) {
 		json_decref(root);
-		*err = msg("--rerun-failed: state `%s`: %s (delete it to start "
-		    "over)", path, "not a JSON array of paths");
+		*err = state_error(path, "not a JSON array of paths");
 		return -1;
 	}
 	if ((nstate = json_array_size(root)) == 0) {

@@ -1,7 +1,6 @@
 /* shard.c: --shard K/N and --shard-durations. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,19 +40,13 @@ cmp_item(const void *a, const void *b)
 	return strcmp(x->path, y->path);
 }
 
-static char *msg2(const char *f, ...) __attribute__((format(printf, 1, 2)));
-
+/* "--shard-durations FILE: why", malloc'd (NULL on ENOMEM). */
 static char *
-msg2(const char *f, ...)
+durations_error(const char *file, const char *why)
 {
-	va_list ap;
 	char *s;
 
-	va_start(ap, f);
-	if (vasprintf(&s, f, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
+	return asprintf(&s, "--shard-durations %s: %s", file, why) < 0 ? NULL : s;
 }
 
 /* Durations of l's files from an events file: ns[i], 0 = unknown. */
@@ -70,7 +63,7 @@ read_durations(const char *file, const struct discover_list *l, uint64_t *ns,
 	int fd, rc;
 
 	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
-		*err = msg2("--shard-durations %s: %s", file, strerror(errno));
+		*err = durations_error(file, strerror(errno));
 		return -1;
 	}
 	if (evread_init(&r, fd, FRAME_MAX_EVENT) < 0) {
@@ -92,7 +85,7 @@ read_durations(const char *file, const struct discover_list *l, uint64_t *ns,
 		event_clear(&ev);
 	}
 	if (rc == -1)
-		*err = msg2("--shard-durations %s: %s", file, r.err);
+		*err = durations_error(file, r.err);
 	smap_clear(&idx);
 	evread_release(&r);
 	close(fd);
