@@ -164,7 +164,13 @@ boot_vm(lua_State *L, const struct repl_opts *o)
 	lua_setglobal(L, "exit");
 	lua_pushcfunction(L, l_quit);
 	lua_setglobal(L, "quit");
-	if (luaL_loadstring(L, "local name, profile = ...\n"
+	if (luaL_loadstring(L, "local name, profile, fixture = ...\n"
+	    "if fixture then\n"
+	    "  local ok, v = pcall(provium.vm_fixture, provium, fixture)\n"
+	    "  if ok then vm = v return end\n"
+	    "  io.stderr:write('provium repl: fixture `', fixture, '` not restored (',\n"
+	    "    tostring(v), '); booting cold\\n')\n"
+	    "end\n"
 	    "vm = provium:vm(name, profile)\n"
 	    "vm:boot()\n") != LUA_OK)
 		goto fail;
@@ -173,7 +179,11 @@ boot_vm(lua_State *L, const struct repl_opts *o)
 		lua_pushstring(L, o->profile);
 	else
 		lua_pushnil(L);
-	if (pcall_tb(L, 2, 0) != LUA_OK)
+	if (o->fixture)
+		lua_pushstring(L, o->fixture);
+	else
+		lua_pushnil(L);
+	if (pcall_tb(L, 3, 0) != LUA_OK)
 		goto fail;
 	return 0;
 fail:
@@ -439,10 +449,11 @@ reap:
 }
 
 static const char usage[] =
-"usage: provium repl [PROFILE] [--name VM] [--vmm qemu|local] [--config PATH]\n"
-"                    [--accel auto|kvm|tcg] [--no-build] [-v]\n"
+"usage: provium repl [PROFILE] [--name VM] [--fixture PATH] [--vmm qemu|local]\n"
+"                    [--config PATH] [--accel auto|kvm|tcg] [--no-build] [-v]\n"
 "Boots one VM (named `repl` unless --name) and gives a Lua prompt with `vm`\n"
-"bound to it; the whole test API works (docs/lua-api.md).  Expressions print\n"
+"bound to it (--fixture: restored from that VM fixture, else booted cold);\n"
+"the whole test API works (docs/lua-api.md).  Expressions print\n"
 "their values; ^C discards the line; ^D or exit() shuts the VM down and leaves.\n";
 
 int
@@ -456,7 +467,8 @@ repl_main(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char **val = !strcmp(a, "--name") ? &o.name :
-		    !strcmp(a, "--vmm") ? &o.vmm : !strcmp(a, "--config") ?
+		    !strcmp(a, "--vmm") ? &o.vmm : !strcmp(a, "--fixture") ?
+		    &o.fixture : !strcmp(a, "--config") ?
 		    &o.config : !strcmp(a, "--accel") ? &o.accel : NULL;
 
 		if (val && i + 1 < argc) {

@@ -22,6 +22,7 @@
 struct repl_opts {
 	const char *profile;    /* NULL: the default (qemu: `linux`) */
 	const char *name;       /* VM name, default "repl" */
+	const char *fixture;    /* restore this VM fixture instead, or NULL */
 	const char *vmm;        /* "qemu" | "local" */
 	const char *config;     /* provium.toml, or NULL */
 	const char *accel;      /* "auto" | "kvm" | "tcg" */
@@ -31,9 +32,11 @@ struct repl_opts {
 /* Exit code: 0 after ^D / exit(), 1 when the VM did not boot, 2 setup. */
 int repl_run(const struct repl_opts *o);
 
-/* `provium repl [PROFILE] [--name VM] [--vmm qemu|local] [--config PATH]
- * [--accel auto|kvm|tcg] [--no-build] [-v]`; argv[0] is "repl".  Runs
- * the profile's build hook first (qemu, unless --no-build). */
+/* `provium repl [PROFILE] [--name VM] [--fixture PATH] [--vmm qemu|local]
+ * [--config PATH] [--accel auto|kvm|tcg] [--no-build] [-v]`; argv[0] is
+ * "repl".  Runs the profile's build hook first (qemu, unless --no-build).
+ * --fixture: `vm` is provium:vm_fixture(PATH) (built first if need be);
+ * if that fails, a notice and a cold boot. */
 int repl_main(int argc, char **argv);
 
 #endif

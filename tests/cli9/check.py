@@ -561,6 +561,13 @@ def t_repl():
             "print(i) end", "x = = 1"], "history")
     finally:
         t.close()
+    case("repl --fixture: a fixture that cannot be restored means a cold boot, said once")
+    p = subprocess.run([PROVIUM, "repl", "--vmm", "local", "--fixture", "images/base"],
+                       cwd=d, env=e, input=b"vm:name()\n", capture_output=True, timeout=30)
+    eq((p.returncode, p.stderr.decode()),
+       (0, "provium repl: fixture `images/base` not restored (fixture `images/base` not "
+           "found: no images/base.fixture.lua under root: .); booting cold\n"), "notice")
+    eq(p.stdout.decode().split("\n")[2:4], ["provium> vm:name()", "repl"], "cold-booted vm")
     case("repl: exit() leaves too")
     t = Pty(["repl", "--vmm", "local", "--name", "box"], d, e)
     try:
