@@ -148,10 +148,13 @@ watch_main(struct iter_env *e)
 		e->rerun = false;       /* upstream: only the first run narrows */
 		if (rc >= 128)
 			return rc;
+		fflush(stdout);
 		if (rc == 2)
 			fprintf(stderr, "provium --watch: iteration failed (see above); "
 			    "watching for changes\n");
-		fflush(stdout);
+		else
+			fprintf(stderr, "provium --watch: waiting for changes "
+			    "(Ctrl-C quits)\n");
 		if ((signo = watch_wait(e->o, e->sigfd, e->es, &sig)) != 0)
 			return 0;
 	}

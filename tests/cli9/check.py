@@ -379,6 +379,8 @@ def t_watch():
         eq("provium: provium.toml:1: arrays of tables ([[...]]) are not supported" in err,
            True, "why")
         eq(out.decode().count("1 file(s); 1 passed"), 2, "runs 1 and 2 printed")
+        eq(err.count("provium --watch: waiting for changes (Ctrl-C quits)\n"), 4,
+           "after each of the four runs that started")
     finally:
         if p.poll() is None:
             p.kill()
