@@ -193,6 +193,10 @@ def t_rerun():
     rc, out, err = run(d, ["--rerun-failed"], e)
     eq((rc, human(out)[-1]), (1, "1 file(s); 0 passed, 1 failed, 0 skipped; T"),
        "rerun from ~/.cache")
+    e["XDG_CACHE_HOME"] = os.path.join(TMP, "xdg")
+    run(d, [], e)
+    eq(os.path.exists(os.path.join(TMP, "xdg/provium/rerun.json")), True,
+       "$XDG_CACHE_HOME/provium/rerun.json wins over ~/.cache")
 
 
 def t_since():
@@ -255,6 +259,17 @@ def t_shard():
        (1, f"provium events merge: `{first}` is discovered in both {evs[0]} and "
            f"{evs[0]}: the inputs overlap (shards of different splits?)\n"), "overlap")
     eq(os.path.exists(os.path.join(TMP, "bad.ev")), False, "nothing written")
+    case("events merge: -o - to stdout, a missing input, usage")
+    m = subprocess.run([PROVIUM, "events", "merge"] + evs + ["-o", "-"], capture_output=True)
+    eq((m.returncode, m.stdout, m.stderr), (0, open(allev, "rb").read(), b""), "-o -")
+    p = subprocess.run([PROVIUM, "events", "merge", evs[0], "/nonexistent.ev", "-o",
+                        os.path.join(TMP, "bad.ev")], capture_output=True)
+    eq((p.returncode, p.stderr.decode()),
+       (1, "provium events merge: /nonexistent.ev: No such file or directory\n"), "missing")
+    eq(os.path.exists(os.path.join(TMP, "bad.ev")), False, "nothing written")
+    p = subprocess.run([PROVIUM, "events", "merge", evs[0]], capture_output=True)
+    eq((p.returncode, p.stderr.decode().startswith("usage: provium events")), (2, True),
+       "no -o: usage")
     case("--shard-durations: balanced by a previous run's durations")
     full = fresh(os.path.join(TMP, "full.ev"))
     run(d, ["--save-events", full])
