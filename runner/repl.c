@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <readline/history.h>
@@ -324,6 +325,16 @@ discard_line(struct prompt *p)
 	rl_redisplay();
 }
 
+/* ^C typed at the prompt (the terminal's ISIG is off, see repl_run). */
+static int
+on_ctrl_c(int count, int key)
+{
+	(void)count, (void)key;
+	if (g_prompt)
+		discard_line(g_prompt);
+	return 0;
+}
+
 static void
 prompt_loop(lua_State *L, int sfd)
 {
@@ -333,6 +344,7 @@ prompt_loop(lua_State *L, int sfd)
 
 	g_prompt = &p;
 	rl_callback_handler_install(REPL_PROMPT, on_line);
+	rl_bind_key('\003', on_ctrl_c);
 	while (!p.eof && !g_quit) {
 		fflush(stdout);
 		if (poll(pfd, 2, -1) < 0) {
@@ -370,7 +382,8 @@ repl_run(const struct repl_opts *o)
 	lua_State *L = NULL;
 	char *err = NULL, *hist;
 	sigset_t set, old;
-	int sv[2], sfd = -1, rc = 2, st;
+	struct termios saved;
+	int sv[2], sfd = -1, rc = 2, st, tty = 0;
 	pid_t child;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
@@ -418,7 +431,22 @@ repl_run(const struct repl_opts *o)
 	hist = history_path();
 	if (hist)
 		(void)read_history(hist);
+	/*
+	 * ^C must not reach the VM: QEMU is in our process group, and a
+	 * terminal's SIGINT goes to the whole foreground group.  So while the
+	 * prompt runs, the terminal sends ^C as a character (ISIG off) and
+	 * readline's binding discards the line; a ^C typed while a line runs
+	 * discards the next one.  SIGINT from elsewhere comes by the signalfd.
+	 */
+	if ((tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0)) {
+		struct termios t = saved;
+
+		t.c_lflag &= ~(tcflag_t)ISIG;
+		(void)tcsetattr(STDIN_FILENO, TCSANOW, &t);
+	}
 	prompt_loop(L, sfd);
+	if (tty)
+		(void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	if (hist) {
 		(void)write_history(hist);
 		free(hist);

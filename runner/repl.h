@@ -12,7 +12,8 @@
  * values, tostring'd and tab-separated, as lua5.4 does), then as a
  * statement; an incomplete statement continues on the next line (`>> `).
  * Line editing and history (~/.provium_history) are readline's; ^C
- * discards the line being typed; ^D, exit() or quit() leave, printing
+ * discards the line being typed (the terminal's ISIG is off at the prompt
+ * so that ^C never reaches QEMU, which shares our process group); ^D, exit() or quit() leave, printing
  * `bye`, after the VM is shut down.  A Lua error is printed and the
  * prompt goes on.
  */
