@@ -85,13 +85,15 @@ select_files(const struct iter_env *e, struct discover_list *files)
 static void
 save_rerun_state(const struct discover_list *files, const unsigned char *failed)
 {
-	char *state = rerun_state_path(1), err[1024];
+	char *state, err[1024];
 	size_t i;
 
 	for (i = 0; i < files->n && !failed[i]; i++)
 		;
-	if (state && i < files->n &&
-	    rerun_save(state, files, failed, err, sizeof(err)) != 0)
+	if (i == files->n)
+		return;         /* a passing run keeps what last failed */
+	state = rerun_state_path(1);
+	if (state && rerun_save(state, files, failed, err, sizeof(err)) != 0)
 		fprintf(stderr, "provium: --rerun-failed state: %s\n", err);
 	free(state);
 }
