@@ -67,6 +67,8 @@ static const char help_text[] =
 "                                    a VM and a Lua prompt with `vm` bound\n"
 "       provium lsp-setup [DIR] [--force]\n"
 "                                    LuaLS stubs + .luarc.json for editors\n"
+"       provium fixture list|build PATH|rebuild PATH|clean|stale\n"
+"       provium list [--fixtures]    list test (or fixture) files\n"
 "\n"
 "Runs every *.test.lua under PATHS (default: the current directory), one\n"
 "runner process per file, as many files at once as the resource pool admits.\n"

@@ -22,6 +22,7 @@
 #include "runner/runner.h"
 #include "supervisor/cli.h"
 #include "supervisor/console.h"
+#include "supervisor/fixture_cmd.h"
 #include "supervisor/iter.h"
 #include "supervisor/lsp.h"
 #include "supervisor/pool.h"
@@ -184,6 +185,9 @@ main(int argc, char **argv)
 		return console_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "repl") == 0)
 		return repl_main(argc - 1, argv + 1);
+	if (argc > 1 && (strcmp(argv[1], "fixture") == 0 ||
+	    strcmp(argv[1], "list") == 0))
+		return fixture_cmd_main(argc - 1, argv + 1);
 
 	switch (cli_parse(argc, argv, &o, err, sizeof(err))) {
 	case CLI_HELP:

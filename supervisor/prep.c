@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixtures/cache.h"
 #include "supervisor/prep.h"
 #include "vm/accel.h"
 #include "vm/preflight.h"
@@ -61,6 +62,32 @@ load(const char *config)
 	return cfg;
 }
 
+/* Startup LRU eviction of the fixture cache down to cache_max_size. */
+static void
+evict(const struct profile_config *cfg)
+{
+	char *dir = NULL, *err = NULL;
+	size_t removed = 0;
+	uint64_t freed = 0;
+
+	if (fixture_cache_dir(cfg->cache_dir, &dir, &err) != 0) {
+		free(err);
+		return;
+	}
+	if (fixture_cache_evict_lru(dir, cfg->cache_max_size, stderr, &removed,
+	    &freed, &err) != 0) {
+		fprintf(stderr, "provium: fixture cache %s: %s\n", dir,
+		    err ? err : "eviction failed");
+		free(err);
+	} else if (removed > 0) {
+		fprintf(stderr, "provium: fixture cache %s: evicted %zu "
+		    "least recently used entr%s (%llu bytes) to stay under "
+		    "cache_max_size\n", dir, removed, removed == 1 ? "y" : "ies",
+		    (unsigned long long)freed);
+	}
+	free(dir);
+}
+
 int
 prep_run(const struct cli_opts *o, const struct discover_list *files)
 {
@@ -71,6 +98,7 @@ prep_run(const struct cli_opts *o, const struct discover_list *files)
 
 	if ((cfg = load(o->config)) == NULL)
 		return 2;
+	evict(cfg);
 	if (!o->no_build && profile_run_builds(cfg, NULL, &err) != 0) {
 		fprintf(stderr, "provium: %s\n(pass --no-build to skip build "
 		    "hooks)\n", err ? err : "a profile build failed");

@@ -86,6 +86,17 @@ fi
 grep -q 'fixture_cache_hit base' "$TMPDIR/pair.txt" || fail "pair, no hit: $(cat "$TMPDIR/pair.txt")"
 [ "$(ls "$PROVIUM_FIXTURE_CACHE" | grep -c '\.snap$')" -eq 1 ] || fail "pair: $(ls "$PROVIUM_FIXTURE_CACHE")"
 
+echo "== provium fixture: the CLI keys fixtures exactly as a run does"
+(cd "$W" && "$PROVIUM" fixture build base) >"$TMPDIR/cli.out" 2>&1 || fail "fixture build: $(cat "$TMPDIR/cli.out")"
+grep -q '^already built: base (' "$TMPDIR/cli.out" || fail "fixture build after a run: $(cat "$TMPDIR/cli.out")"
+(cd "$W" && "$PROVIUM" fixture stale) >"$TMPDIR/cli.out" 2>&1
+grep -q '^1 stale fixture(s)$' "$TMPDIR/cli.out" && ! grep -q '^base' "$TMPDIR/cli.out" || fail "fixture stale (only lib/web is unbuilt): $(cat "$TMPDIR/cli.out")"
+(cd "$W" && "$PROVIUM" fixture rebuild base) >"$TMPDIR/cli.out" 2>&1 || fail "fixture rebuild: $(cat "$TMPDIR/cli.out")"
+grep -q '^rebuilt: base (' "$TMPDIR/cli.out" || fail "fixture rebuild: $(cat "$TMPDIR/cli.out")"
+ls -a "$W" | grep -q provium-fixture-build && fail "fixture build left its scratch test file"
+(cd "$W" && "$PROVIUM" list --fixtures) >"$TMPDIR/cli.out" 2>&1
+grep -q '^2 fixture(s) found$' "$TMPDIR/cli.out" || fail "list --fixtures: $(cat "$TMPDIR/cli.out")"
+
 echo "== stacked fixtures"
 cat >"$W/web.test.lua" <<'L'
 local vm = provium:vm_fixture("lib/web")
