@@ -93,7 +93,21 @@ void
 sup_finish(struct sup *s, struct sup_file *f, enum rf_end end, const char *cause)
 {
 	size_t idx = (size_t)(f - s->f);
+	struct event ev;
 
+	/*
+	 * A file that never started (Ctrl-C, --fail-fast, a claim that can
+	 * never fit) is still dispatched, reserving nothing, right before it
+	 * completes: consumers count in-flight files as dispatched minus
+	 * completed, and "file_completed after its file_dispatched" holds.
+	 */
+	if (end == RF_END_NOT_RUN && f->rf.state == RF_PENDING) {
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = EVENT_FILE_DISPATCHED;
+		ev.path = f->d->display;
+		sup_emit(s, &ev);
+		runfile_dispatched(&f->rf, sup_mono_ns());
+	}
 	close_chan(f);
 	runfile_finish(&f->rf, end, cause, sup_mono_ns(), &s->out);
 	/* after file_completed, so the next file's dispatch follows it */
@@ -115,13 +129,6 @@ sup_finish(struct sup *s, struct sup_file *f, enum rf_end end, const char *cause
 static void
 skip_file(struct sup *s, struct sup_file *f)
 {
-	struct event ev;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = EVENT_FILE_DISPATCHED;
-	ev.path = f->d->display;
-	sup_emit(s, &ev);
-	runfile_dispatched(&f->rf, sup_mono_ns());
 	sup_finish(s, f, RF_END_NOT_RUN, s->fail_fast);
 }
 
