@@ -18,7 +18,7 @@ V       ?= 0
 
 CC      ?= cc
 MUSLCC  ?= musl-gcc
-PKGS     = msgpack lua5.4 libcap jansson libzstd libcrypto sqlite3 readline
+PKGS     = msgpack lua5.4 libcap jansson libzstd sqlite3 readline
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla \
