@@ -3,7 +3,8 @@
 #   make            build everything into build/ (binaries, static agent, guest image)
 #   make check      unit + integration tests, then again under ASan+UBSan
 #   make demo       install missing packages, build, run examples/ against real VMs
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local   (binaries, agent, guest image, man page)
+#   scripts/gen-man                   regenerate docs/provium.1 from docs/cli.md
 #
 # Module layout: every .c under LIB_DIRS is part of libprovium.a, except
 # entry points (main.c, *_main.c).  Add a file and it is built; no list to
@@ -17,7 +18,7 @@ V       ?= 0
 
 CC      ?= cc
 MUSLCC  ?= musl-gcc
-PKGS     = msgpack lua5.4 libcap jansson libzstd libcrypto sqlite3
+PKGS     = msgpack lua5.4 libcap jansson libzstd sqlite3 readline
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla \
@@ -168,6 +169,8 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/provium/guest
 	install -m 0755 $(PROVIUM) $(COVERAGE) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0755 $(AGENT) $(DESTDIR)$(PREFIX)/libexec/provium/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 docs/provium.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	if [ -d $(BUILD)/guest/current ]; then \
 		cp -RL $(BUILD)/guest/current/. $(DESTDIR)$(PREFIX)/share/provium/guest/; fi
 

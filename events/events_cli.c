@@ -15,6 +15,7 @@
 #include "events/frame.h"
 #include "events/history.h"
 #include "events/junit.h"
+#include "events/merge.h"
 #include "events/proto.h"
 #include "events/summary.h"
 
@@ -25,6 +26,8 @@ static const char usage[] =
 "                                            fixtures, VMs, completeness\n"
 "       provium events import FILE --db DB   append the run to SQLite history\n"
 "       provium events junit FILE OUT.xml    JUnit XML from a saved stream\n"
+"       provium events merge A B... -o ALL   one stream from the shards' streams\n"
+"                                            (--shard K/N runs); ALL may be -\n"
 "FILE may be - for stdin.\n";
 
 static const char *
@@ -257,6 +260,45 @@ cmd_junit(const char *path, const char *out)
 	return rc < 0;
 }
 
+/* merge A B ... -o OUT (-o anywhere after merge) */
+static int
+cmd_merge(int argc, char **argv)
+{
+	const char **in = calloc((size_t)argc, sizeof(*in));
+	const char *out = NULL;
+	struct merge_stats st;
+	char err[1024];
+	size_t n = 0;
+	int i, rc;
+
+	if (in == NULL) {
+		fprintf(stderr, "provium events merge: out of memory\n");
+		return 1;
+	}
+	for (i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "-o") && i + 1 < argc && out == NULL)
+			out = argv[++i];
+		else if (argv[i][0] == '-' && argv[i][1] != '\0')
+			break;
+		else
+			in[n++] = argv[i];
+	}
+	if (i < argc || out == NULL || n == 0) {
+		free(in);
+		fputs(usage, stderr);
+		return 2;
+	}
+	rc = merge_streams(in, n, out, &st, err, sizeof(err));
+	if (rc != 0)
+		fprintf(stderr, "provium events merge: %s\n", err);
+	else if (strcmp(out, "-") != 0)
+		printf("events merge: %llu frames, %llu files from %zu streams "
+		    "into %s\n", (unsigned long long)st.frames,
+		    (unsigned long long)st.files, n, out);
+	free(in);
+	return rc != 0;
+}
+
 int
 events_cli_main(int argc, char **argv)
 {
@@ -278,6 +320,8 @@ events_cli_main(int argc, char **argv)
 		return cmd_import(argv[4], argv[3]);
 	if (argc == 4 && !strcmp(cmd, "junit"))
 		return cmd_junit(argv[2], argv[3]);
+	if (!strcmp(cmd, "merge"))
+		return cmd_merge(argc, argv);
 	fputs(usage, stderr);
 	return 2;
 }

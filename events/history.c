@@ -5,6 +5,8 @@
 #include <time.h>
 
 #include <openssl/evp.h>
+
+#include "events/crypto_lazy.h"
 #include <sqlite3.h>
 
 #include "events/history.h"

@@ -191,8 +191,8 @@ run_hooks(lua_State *L, struct runner *r, enum hook h)
 
 /* ---- setup ------------------------------------------------------------ */
 
-static int
-setup(lua_State *L)
+int
+runner_setup(lua_State *L)
 {
 	struct runner *r = lua_touserdata(L, 1);
 
@@ -522,7 +522,7 @@ run_file(lua_State *L, struct runner *r)
 {
 	int status;
 
-	lua_pushcfunction(L, setup);
+	lua_pushcfunction(L, runner_setup);
 	lua_pushlightuserdata(L, r);
 	status = docall(L, r, 1);
 	if (status == LUA_OK) {

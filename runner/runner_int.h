@@ -113,5 +113,9 @@ int runner_send_simple(struct runner *r, const char *t, const char *k,
 int runner_parse_start(struct runner *r, const msgpack_object *m,
     char **err);
 void runner_free(struct runner *r);
+/* runner/runner.c: a lua_CFunction (arg 1: the runner, light userdata)
+ * building the state a test file runs in: libraries, framework, json,
+ * the lab, every extension's open().  Also used by `provium repl`. */
+int runner_setup(lua_State *L);
 
 #endif

@@ -13,6 +13,7 @@ enum {
 	O_NO_PROGRESS, O_INCLUDE_SLOW, O_TAG, O_NO_TAG, O_TAG_META,
 	O_NO_TAG_META, O_VMM, O_ACCEL, O_TIMEOUT, O_MEM, O_CPUS,
 	O_CPU_OVERCOMMIT, O_PSI_THRESHOLD, O_NO_PREFLIGHT, O_NO_BUILD, O_EVENTS_SOCKET, O_COVERAGE, O_JUNIT,
+	O_FAIL_FAST, O_RERUN_FAILED, O_WATCH, O_SINCE, O_SHARD, O_SHARD_DURATIONS,
 	O_SEED
 };
 
@@ -42,6 +43,12 @@ static const struct option longopts[] = {
 	{ "junit", required_argument, NULL, O_JUNIT },
 	{ "no-preflight", no_argument, NULL, O_NO_PREFLIGHT },
 	{ "no-build", no_argument, NULL, O_NO_BUILD },
+	{ "fail-fast", no_argument, NULL, O_FAIL_FAST },
+	{ "rerun-failed", no_argument, NULL, O_RERUN_FAILED },
+	{ "watch", no_argument, NULL, O_WATCH },
+	{ "since", required_argument, NULL, O_SINCE },
+	{ "shard", required_argument, NULL, O_SHARD },
+	{ "shard-durations", required_argument, NULL, O_SHARD_DURATIONS },
 	{ "seed", required_argument, NULL, O_SEED },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -51,8 +58,15 @@ static const struct option longopts[] = {
 static const char help_text[] =
 "Usage: provium [OPTIONS] [PATHS]...\n"
 "       provium prepare [PROFILE]    run profile build hooks only\n"
-"       provium events cat|check|summary|import|junit ...   read event files\n"
+"       provium events cat|check|summary|import|junit|merge ...\n"
+"                                    read, check and merge event files\n"
 "                                    (provium events --help)\n"
+"       provium console PROFILE [--print-command] ...\n"
+"                                    interactive serial console of a VM\n"
+"       provium repl [PROFILE] [--vmm local] ...\n"
+"                                    a VM and a Lua prompt with `vm` bound\n"
+"       provium lsp-setup [DIR] [--force]\n"
+"                                    LuaLS stubs + .luarc.json for editors\n"
 "       provium fixture list|build PATH|rebuild PATH|clean|stale\n"
 "       provium list [--fixtures]    list test (or fixture) files\n"
 "\n"
@@ -62,6 +76,14 @@ static const char help_text[] =
 "Selection:\n"
 "  --filter SUBSTR        keep files whose path (relative to its scan root)\n"
 "                         contains SUBSTR\n"
+"  --rerun-failed         run only the files that failed in the last run that\n"
+"                         had failures (state: $PROVIUM_RERUN_STATE, default\n"
+"                         ~/.cache/provium/rerun.json); none recorded: exit 0\n"
+"  --since PATH           keep files modified after PATH was\n"
+"  --shard K/N            run only shard K of N (1-based): a stable split of\n"
+"                         the discovered files by path hash\n"
+"  --shard-durations FILE balance the shards by the file durations in a\n"
+"                         previous run's events FILE instead\n"
 "  --include-slow         also run tests with meta.slow\n"
 "  --tag TAG              run only tests tagged TAG (repeatable; any matches)\n"
 "  --no-tag TAG           skip tests tagged TAG (repeatable; wins over --tag)\n"
@@ -70,6 +92,11 @@ static const char help_text[] =
 "  --no-tag-meta KEY=VALUE  skip tests whose meta[KEY] contains VALUE\n"
 "\n"
 "Execution:\n"
+"  --fail-fast            after the first failed file, start no more files\n"
+"                         (they complete \"skipped: --fail-fast\"); running\n"
+"                         ones finish\n"
+"  --watch                re-run whenever a test file is added, removed or\n"
+"                         modified (polled every 500 ms), until Ctrl-C\n"
 "  --timeout DUR          per-file wall-clock limit: N (seconds), Nms, Ns, Nm,\n"
 "                         Nh; 0 disables (default 300)\n"
 "  --vmm qemu|local       VM backend (default qemu)\n"
@@ -147,6 +174,25 @@ cli_parse_duration(const char *s, uint64_t *ms)
 	return 0;
 }
 
+int
+cli_parse_shard(const char *s, unsigned *k, unsigned *n)
+{
+	unsigned long a, b;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	a = strtoul(s, &end, 10);
+	if (*end != '/' || end[1] < '0' || end[1] > '9')
+		return -1;
+	b = strtoul(end + 1, &end, 10);
+	if (*end != '\0' || a < 1 || b < 1 || a > b || b > 100000)
+		return -1;
+	*k = (unsigned)a;
+	*n = (unsigned)b;
+	return 0;
+}
+
 static int
 push_str(const char ***arr, size_t *n, const char *s)
 {
@@ -211,6 +257,18 @@ cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen)
 		case O_COVERAGE: o->coverage = true; break;
 		case O_JUNIT: o->junit = optarg; break;
 		case O_NO_BUILD: o->no_build = true; break;
+		case O_FAIL_FAST: o->fail_fast = true; break;
+		case O_RERUN_FAILED: o->rerun_failed = true; break;
+		case O_WATCH: o->watch = true; break;
+		case O_SINCE: o->since = optarg; break;
+		case O_SHARD_DURATIONS: o->shard_durations = optarg; break;
+		case O_SHARD:
+			if (cli_parse_shard(optarg, &o->shard_k, &o->shard_n)) {
+				snprintf(err, errlen, "--shard expects K/N with "
+				    "1 <= K <= N, got `%s`", optarg);
+				return CLI_USAGE;
+			}
+			break;
 		case O_SEED:
 			if (!*optarg || optarg[strspn(optarg, "0123456789")]) {
 				snprintf(err, errlen, "--seed must be a decimal "
@@ -281,6 +339,10 @@ cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen)
 	if (o->json && o->events_stdout) {
 		snprintf(err, errlen, "--json and --events-stdout conflict: both "
 		    "write to stdout");
+		return CLI_USAGE;
+	}
+	if (o->shard_durations && o->shard_n == 0) {
+		snprintf(err, errlen, "--shard-durations needs --shard K/N");
 		return CLI_USAGE;
 	}
 	for (; optind < argc; optind++)

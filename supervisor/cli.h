@@ -36,6 +36,12 @@ struct cli_opts {
 	bool include_slow;
 	bool no_preflight;
 	bool no_build;
+	bool fail_fast;             /* files not started after a failure: not run */
+	bool rerun_failed;          /* only the files the last failing run failed */
+	bool watch;                 /* re-run on every change, until Ctrl-C */
+	const char *since;          /* only files newer than this path */
+	unsigned shard_k, shard_n;  /* --shard K/N (1-based); n == 0: no sharding */
+	const char *shard_durations;    /* events file balancing the shards */
 	const char *seed;           /* --seed: exported as PROVIUM_SEED */
 	const char **tag, **no_tag;
 	size_t ntag, nno_tag;
@@ -55,6 +61,9 @@ void cli_opts_free(struct cli_opts *o);
 
 /* "300", "500ms", "30s", "5m", "1h" -> ms.  -1 on a malformed value. */
 int cli_parse_duration(const char *s, uint64_t *ms);
+
+/* "K/N" with 1 <= K <= N <= 100000.  -1 on a malformed value. */
+int cli_parse_shard(const char *s, unsigned *k, unsigned *n);
 
 /* The text of `provium --help`. */
 const char *cli_help_text(void);

@@ -269,3 +269,20 @@ discover_list_clear(struct discover_list *l)
 	free(l->v);
 	memset(l, 0, sizeof(*l));
 }
+
+void
+discover_list_keep(struct discover_list *l, const unsigned char *keep)
+{
+	size_t i, j;
+
+	for (i = j = 0; i < l->n; i++) {
+		if (keep[i]) {
+			l->v[j++] = l->v[i];
+			continue;
+		}
+		free(l->v[i].display);
+		free(l->v[i].rel);
+		scan_result_clear(&l->v[i].scan);
+	}
+	l->n = j;
+}

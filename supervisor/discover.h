@@ -32,6 +32,8 @@ struct discover_list {
 int discover_run(const char *const *paths, size_t npaths, const char *filter,
     struct discover_list *out, char **err);
 void discover_list_clear(struct discover_list *l);
+/* Drops l->v[i] where keep[i] is 0 (freeing them), keeping the order. */
+void discover_list_keep(struct discover_list *l, const unsigned char *keep);
 
 /* "./a//b" -> "a/b"; absolute paths under cwd become relative. malloc'd. */
 char *discover_display_path(const char *path, const char *cwd);

@@ -17,17 +17,18 @@
 #include "events/covrun.h"
 #include "events/events_cli.h"
 #include "events/evsock.h"
-#include "events/junit.h"
 #include "events/proto.h"
+#include "runner/repl.h"
 #include "runner/runner.h"
 #include "supervisor/cli.h"
-#include "supervisor/discover.h"
+#include "supervisor/console.h"
 #include "supervisor/fixture_cmd.h"
+#include "supervisor/iter.h"
+#include "supervisor/lsp.h"
 #include "supervisor/pool.h"
 #include "supervisor/prep.h"
 #include "supervisor/psi.h"
-#include "supervisor/sink.h"
-#include "supervisor/sup.h"
+#include "supervisor/watch.h"
 
 /* --coverage's scratch file: removed at exit, also from atexit when a
  * path we did not foresee exits (covrun_cleanup only removes a file its
@@ -136,19 +137,38 @@ prepare_main(int argc, char **argv)
 	return prep_prepare_main(config, profile);
 }
 
+/* --watch: a run now, then one per change, until a signal. */
+static int
+watch_main(struct iter_env *e)
+{
+	uint64_t sig = watch_signature(e->o);
+	int rc, signo;
+
+	for (;;) {
+		rc = iter_run(e);
+		e->rerun = false;       /* upstream: only the first run narrows */
+		if (rc >= 128)
+			return rc;
+		fflush(stdout);
+		if (rc == 2)
+			fprintf(stderr, "provium --watch: iteration failed (see above); "
+			    "watching for changes\n");
+		else
+			fprintf(stderr, "provium --watch: waiting for changes "
+			    "(Ctrl-C quits)\n");
+		if ((signo = watch_wait(e->o, e->sigfd, e->es, &sig)) != 0)
+			return 0;
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	struct cli_opts o;
-	struct discover_list files;
-	struct sink_set sinks = { .n = 0 };
 	struct render_opts ro;
-	struct sup_params sp;
-	struct sink *sk;
+	struct iter_env env;
 	struct evsock *es = NULL;
-	struct junit *ju = NULL;
-	char err[1024], *derr = NULL;
-	const char *runner;
+	char err[1024], bin[4200];
 	struct resource_amount total;
 	double psi;
 	int sigfd, rc;
@@ -159,6 +179,12 @@ main(int argc, char **argv)
 		return prepare_main(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "events") == 0)
 		return events_cli_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "lsp-setup") == 0)
+		return lsp_setup_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "console") == 0)
+		return console_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "repl") == 0)
+		return repl_main(argc - 1, argv + 1);
 	if (argc > 1 && (strcmp(argv[1], "fixture") == 0 ||
 	    strcmp(argv[1], "list") == 0))
 		return fixture_cmd_main(argc - 1, argv + 1);
@@ -207,112 +233,26 @@ main(int argc, char **argv)
 		close(sigfd);
 		return 2;
 	}
-	if (discover_run(o.paths, o.npaths, o.filter, &files, &derr) != 0) {
-		fprintf(stderr, "provium: %s\n", derr ? derr : "discovery failed");
-		free(derr);
+	/* The listener outlives --watch's runs: clients stay connected. */
+	if (o.events_socket &&
+	    (es = evsock_open(o.events_socket, NULL, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "provium: --events-socket: %s\n", err);
 		cli_opts_free(&o);
 		close(sigfd);
 		return 2;
 	}
-	if ((rc = prep_run(&o, &files)) != 0)
-		goto out;
-	if (o.save_events) {
-		if ((sk = sink_file_open(o.save_events, err, sizeof(err))) == NULL) {
-			fprintf(stderr, "provium: %s\n", err);
-			rc = 2;
-			goto out;
-		}
-		sink_set_add(&sinks, sk);
-	}
-	if (o.coverage) {
-		int cfd = covrun_open(&g_cov, o.save_events, err, sizeof(err));
-
-		if (cfd == -1) {
-			fprintf(stderr, "provium: --coverage: %s\n", err);
-			rc = 2;
-			goto out;
-		}
+	if (o.coverage)
 		atexit(cleanup_coverage);
-		if (cfd >= 0) {
-			close(cfd);
-			if ((sk = sink_file_open(g_cov.path, err, sizeof(err))) == NULL) {
-				fprintf(stderr, "provium: --coverage: %s\n", err);
-				rc = 2;
-				goto out;
-			}
-			sink_set_add(&sinks, sk);
-		}
-	}
-	if (o.events_socket) {
-		if ((es = evsock_open(o.events_socket, NULL, err, sizeof(err))) == NULL ||
-		    (sk = sink_evsock_new(es, "--events-socket")) == NULL) {
-			fprintf(stderr, "provium: --events-socket: %s\n",
-			    es ? "out of memory" : err);
-			rc = 2;
-			goto out;
-		}
-		evsock_run_start(es);
-		sink_set_add(&sinks, sk);
-	}
-	if (o.junit) {
-		if ((ju = junit_open(o.junit, err, sizeof(err))) == NULL ||
-		    (sk = sink_junit_new(ju, "--junit")) == NULL) {
-			fprintf(stderr, "provium: --junit: %s\n",
-			    ju ? "out of memory" : err);
-			rc = 2;
-			goto out;
-		}
-		sink_set_add(&sinks, sk);
-	}
-	if (o.events_stdout) {
-		if ((sk = sink_fd_new(STDOUT_FILENO, "--events-stdout")) == NULL) {
-			fprintf(stderr, "provium: out of memory\n");
-			rc = 2;
-			goto out;
-		}
-		sink_set_add(&sinks, sk);
-	}
-	if (files.n == 0) {
-		render_no_files(&ro);
-		rc = 0;
-		goto out;
-	}
-	/* PROVIUM_RUNNER: run another runner binary (tests, debugging). */
-	runner = getenv("PROVIUM_RUNNER");
-	sp = (struct sup_params){ .opts = &o, .files = &files, .sinks = &sinks,
-	    .render = &ro, .self_exe = runner && *runner ? runner : "/proc/self/exe",
-	    .sigfd = sigfd, .pool_total = total, .psi_threshold = psi,
-	    .evsock = es };
-	rc = sup_run(&sp);
-	if (ju && junit_write(ju, rc >= 128, err, sizeof(err)) != 0) {
-		fprintf(stderr, "provium: --junit: %s\n", err);
-		if (rc < 2)
-			rc = 2;
-	}
-out:
-	sink_set_close(&sinks);
+	coverage_bin(bin, sizeof(bin));
+	env = (struct iter_env){ .o = &o, .ro = &ro, .sigfd = sigfd,
+	    .pool_total = total, .psi_threshold = psi, .es = es, .cov = &g_cov,
+	    .coverage_bin = bin, .rerun = o.rerun_failed };
+	rc = o.watch ? watch_main(&env) : iter_run(&env);
 	if (es) {
 		/* Let connected clients read the end of the run, briefly. */
 		evsock_drain(es, 2000);
 		evsock_close(es);
 	}
-	if (ju)
-		junit_close(ju);
-	if (o.coverage && rc < 2 && files.n > 0) {
-		char bin[4200];
-		int crc;
-
-		fflush(stdout);
-		coverage_bin(bin, sizeof(bin));
-		crc = covrun_report(&g_cov, bin, err, sizeof(err));
-		if (crc < 0)
-			fprintf(stderr, "provium: --coverage: %s\n", err);
-		if (crc != 0 && rc == 0)
-			rc = 1;
-	}
-	if (o.coverage)
-		covrun_cleanup(&g_cov);
-	discover_list_clear(&files);
 	cli_opts_free(&o);
 	close(sigfd);
 	fflush(stdout);

@@ -93,13 +93,56 @@ void
 sup_finish(struct sup *s, struct sup_file *f, enum rf_end end, const char *cause)
 {
 	size_t idx = (size_t)(f - s->f);
+	struct event ev;
 
+	/*
+	 * A file that never started (Ctrl-C, --fail-fast, a claim that can
+	 * never fit) is still dispatched, reserving nothing, right before it
+	 * completes: consumers count in-flight files as dispatched minus
+	 * completed, and "file_completed after its file_dispatched" holds.
+	 */
+	if (end == RF_END_NOT_RUN && f->rf.state == RF_PENDING) {
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = EVENT_FILE_DISPATCHED;
+		ev.path = f->d->display;
+		sup_emit(s, &ev);
+		runfile_dispatched(&f->rf, sup_mono_ns());
+	}
 	close_chan(f);
 	runfile_finish(&f->rf, end, cause, sup_mono_ns(), &s->out);
 	/* after file_completed, so the next file's dispatch follows it */
 	pool_release_all(s->pool, sup_owner_of(s, f), NULL);
 	s->completed++;
 	render_file(s->render, idx, &f->rf);
+	if (s->p->opts->fail_fast && s->fail_fast == NULL &&
+	    strcmp(f->rf.status, EVENT_STATUS_PASSED) != 0 &&
+	    asprintf(&s->fail_fast, "skipped: --fail-fast (`%s` %s)",
+	    f->d->display, f->rf.status) < 0)
+		s->fail_fast = NULL;
+}
+
+/*
+ * A file --fail-fast keeps from starting: dispatched (reserving nothing)
+ * and completed at once, as upstream's runner threads short-circuit it,
+ * so "exactly one file_completed, after the file_dispatched" holds.
+ */
+static void
+skip_file(struct sup *s, struct sup_file *f)
+{
+	sup_finish(s, f, RF_END_NOT_RUN, s->fail_fast);
+}
+
+/* --fail-fast tripped: every file not started yet completes, not run. */
+static void
+skip_rest(struct sup *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->f[i].rf.state == RF_PENDING)
+			skip_file(s, &s->f[i]);
+	s->next = s->n;
+	s->ready_head = s->ready_tail;
 }
 
 static void
@@ -126,6 +169,10 @@ sup_dispatch(struct sup *s, struct sup_file *f)
 	int sv[2];
 	int64_t now = sup_mono_ns();
 
+	if (s->fail_fast) {     /* tripped while this start was being decided */
+		skip_file(s, f);
+		return;
+	}
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = EVENT_FILE_DISPATCHED;
 	ev.path = f->d->display;
@@ -421,6 +468,8 @@ loop(struct sup *s)
 	}
 	read_signals(s);        /* a Ctrl-C during discovery: dispatch nothing */
 	for (;;) {
+		if (s->fail_fast)
+			skip_rest(s);
 		sup_admit(s);
 		if (s->completed == s->n || (s->interrupted && s->running == 0))
 			break;
@@ -619,8 +668,11 @@ sup_run(const struct sup_params *p)
 	rc = 0;
 	for (i = 0; i < s.n; i++)
 		if (s.f[i].rf.status == NULL ||
-		    strcmp(s.f[i].rf.status, EVENT_STATUS_PASSED) != 0)
+		    strcmp(s.f[i].rf.status, EVENT_STATUS_PASSED) != 0) {
 			rc = 1;
+			if (p->failed)
+				p->failed[i] = 1;
+		}
 	if (s.internal_error)
 		rc = 2;
 	if (s.interrupted)
@@ -631,6 +683,7 @@ sup_run(const struct sup_params *p)
 		frame_reader_clear(&s.f[i].rd);
 	}
 	render_free(s.render);
+	free(s.fail_fast);
 	free(s.f);
 	free(s.live);
 	free(s.ready);

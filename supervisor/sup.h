@@ -36,6 +36,8 @@ struct sup_params {
 	double psi_threshold;           /* percent */
 	int sigfd;                      /* signalfd; the signals are blocked */
 	struct evsock *evsock;          /* --events-socket, polled by the loop, or NULL */
+	unsigned char *failed;          /* optional, files->n entries: set to 1
+	                                 * for each file that did not pass */
 };
 
 /* 0 all passed, 1 some file did not, 2 internal error, 128+sig. */

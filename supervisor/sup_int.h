@@ -57,6 +57,7 @@ struct sup {
 	int interrupted;                /* signal number */
 	int internal_error;
 	int64_t t0;
+	char *fail_fast;                /* --fail-fast tripped: the not-run cause */
 	uint32_t next_cid;               /* VM ids: monotonic from 100, never reused */
 };
 

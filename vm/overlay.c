@@ -16,6 +16,8 @@
 
 #include <openssl/evp.h>
 
+#include "events/crypto_lazy.h"
+
 #include "vm/profile.h"
 
 #define OVERLAY_MAX_INPUT (1ull << 30)   /* one initrd or agent file */

@@ -719,9 +719,14 @@ static char *build_cmdline(const struct vmm_boot_opts *o, bool microvm,
 	return c;
 }
 
+/* build_args flags: the interactive console (provium console) wants the
+ * serial port on stdio and no QMP; the agent channel only on request. */
+#define BA_CONSOLE  1
+#define BA_NO_AGENT 2
+
 static int build_args(struct args *a, const struct vmm_boot_opts *o,
     const char *initrd, const char *cmdline,
-    enum accel_mode accel, bool microvm, char **err)
+    enum accel_mode accel, bool microvm, int flags, char **err)
 {
 	uint64_t mem = o->memory_bytes ? o->memory_bytes : VMM_DEFAULT_MEMORY;
 	unsigned cpus = o->cpus ? o->cpus : VMM_DEFAULT_CPUS;
@@ -754,16 +759,20 @@ static int build_args(struct args *a, const struct vmm_boot_opts *o,
 		arg(a, cmdline);
 	}
 	arg(a, "-serial");
-	arg(a, "file:console.log");
-	arg(a, "-device");
-	arg(a, microvm ? "virtio-serial-device,id=vs0" :
-	    "virtio-serial-pci,id=vs0");
-	arg(a, "-chardev");
-	arg(a, "socket,id=agent,path=agent.sock,server=on,wait=off");
-	arg(a, "-device");
-	arg(a, "virtserialport,bus=vs0.0,chardev=agent,name=agent");
-	arg(a, "-qmp");
-	arg(a, "unix:qmp.sock,server=on,wait=off");
+	arg(a, flags & BA_CONSOLE ? "mon:stdio" : "file:console.log");
+	if (!(flags & BA_NO_AGENT)) {
+		arg(a, "-device");
+		arg(a, microvm ? "virtio-serial-device,id=vs0" :
+		    "virtio-serial-pci,id=vs0");
+		arg(a, "-chardev");
+		arg(a, "socket,id=agent,path=agent.sock,server=on,wait=off");
+		arg(a, "-device");
+		arg(a, "virtserialport,bus=vs0.0,chardev=agent,name=agent");
+	}
+	if (!(flags & BA_CONSOLE)) {
+		arg(a, "-qmp");
+		arg(a, "unix:qmp.sock,server=on,wait=off");
+	}
 	if (o->has_rng_seed) {
 		arg(a, "-fw_cfg");
 		argf(a, "name=opt/provium/rng-seed,string=%016llx",
@@ -924,7 +933,7 @@ static int q_boot(const struct vmm_boot_opts *o, struct vmm_vm **out,
 		if (!cmdline)
 			goto fail;
 	}
-	if (build_args(&a, o, initrd, cmdline, accel, microvm, err) < 0)
+	if (build_args(&a, o, initrd, cmdline, accel, microvm, 0, err) < 0)
 		goto fail;
 	if (o->verbose) {
 		fprintf(stderr, "provium: VM `%s` (cid %u):", v->name, v->cid);
@@ -976,6 +985,66 @@ fail:
 	free(cmdline);
 	q_destroy(&v->base, 0);
 	return -1;
+}
+
+/* ---- provium console ---- */
+
+int vmm_qemu_console_argv(const struct vmm_boot_opts *o, bool agent,
+    const char *qemu, char ***argv, char **err)
+{
+	struct profile p = *o->profile;
+	struct vmm_boot_opts co = *o;
+	struct args a = { 0 };
+	enum accel_mode accel;
+	char *initrd = NULL, *cmdline = NULL;
+	const char *machine = getenv("PROVIUM_MACHINE");
+	unsigned long tsc_khz = host_tsc_khz();
+	bool microvm = machine && *machine ? strcmp(machine, "microvm") == 0 :
+	    tsc_khz != 0;
+	int rc = -1;
+
+	*err = NULL;
+	*argv = NULL;
+	p.inject_agent = agent && o->profile->inject_agent;
+	co.profile = &p;
+	if (pick_accel(&accel, err) < 0)
+		return -1;
+	if (p.inject_agent) {
+		if (overlay_initrd(&p, &initrd, err) < 0)
+			return -1;
+	} else if (p.initrd && *p.initrd && (initrd = strdup(p.initrd)) == NULL) {
+		*err = strdup("out of memory");
+		return -1;
+	}
+	if ((cmdline = build_cmdline(&co, microvm && tsc_khz, tsc_khz, err)) == NULL)
+		goto out;
+	if (build_args(&a, &co, initrd, cmdline, accel, microvm,
+	    BA_CONSOLE | (agent ? 0 : BA_NO_AGENT), err) < 0)
+		goto out;
+	if (qemu && *qemu) {
+		free(a.v[0]);
+		if ((a.v[0] = strdup(qemu)) == NULL) {
+			a.v[0] = strdup("");
+			*err = strdup("out of memory");
+			goto out;
+		}
+	}
+	*argv = a.v;
+	a.v = NULL;
+	a.n = 0;
+	rc = 0;
+out:
+	args_free(&a);
+	free(initrd);
+	free(cmdline);
+	return rc;
+}
+
+void vmm_qemu_argv_free(char **argv)
+{
+	for (size_t i = 0; argv && argv[i]; i++)
+		free(argv[i]);
+	free(argv);
 }
 
 const struct vmm_backend_ops vmm_qemu_ops = {

@@ -128,4 +128,15 @@ void vmm_destroy(struct vmm_vm *vm, unsigned grace_ms);
  */
 void vmm_sweep_stale(void);
 
+/*
+ * `provium console`: the QEMU argv of an interactive VM for o (profile
+ * required), the same machine a test boots but with the serial console on
+ * stdio (-serial mon:stdio) and no QMP; the agent overlay and channel only
+ * when agent.  qemu replaces the binary when non-NULL.  argv is
+ * NULL-terminated: vmm_qemu_argv_free().
+ */
+int vmm_qemu_console_argv(const struct vmm_boot_opts *o, bool agent,
+    const char *qemu, char ***argv, char **err);
+void vmm_qemu_argv_free(char **argv);
+
 #endif
