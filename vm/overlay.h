@@ -79,4 +79,8 @@ char *overlay_cmdline(const char *cmdline, char **err);
 /* $TMPDIR/provium-qemu (malloc'd), created if missing. */
 char *overlay_scratch_root(char **err);
 
+/* The same path, not created: for sweeps, which must not leave an empty
+ * provium-qemu behind in runs that boot no QEMU.  NULL when out of memory. */
+char *overlay_scratch_path(void);
+
 #endif
