@@ -161,6 +161,13 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)./scripts/demo $(BUILD)
 
+# Chaos: a mixed suite under random kills, CHAOS_ITERATIONS times (seeds
+# printed; tests/chaos/chaos --seed N replays one).
+CHAOS_ITERATIONS ?= 200
+chaos: bins
+	$(Q)PROVIUM=$(abspath $(PROVIUM)) PROVIUM_AGENT=$(abspath $(AGENT)) \
+		CHAOS_ITERATIONS=$(CHAOS_ITERATIONS) ./tests/chaos/chaos
+
 bench: all
 	$(Q)for b in bench/*; do [ -x "$$b" ] && "$$b" $(BUILD); done; true
 

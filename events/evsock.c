@@ -91,6 +91,26 @@ history_open(const char *dir)
 	return fd;
 }
 
+/*
+ * Fills sun (len bytes) with a unique sibling of path, or with path itself
+ * when the sibling would not fit; returns whether it is the sibling.
+ */
+static int
+tmp_name(const char *path, char *sun, size_t len, const void *owner)
+{
+	const char *slash = strrchr(path, '/');
+	int dl = slash ? (int)(slash - path + 1) : 0;
+	int n;
+
+	/* pid + the evsock's address: unique among live evsocks */
+	n = snprintf(sun, len, "%.*s.evsock-%ld-%p", dl, path, (long)getpid(),
+	    owner);
+	if (n > 0 && (size_t)n < len)
+		return 1;
+	snprintf(sun, len, "%s", path);
+	return 0;
+}
+
 struct evsock *
 evsock_open(const char *path, const struct evsock_opts *o, char *err,
     size_t errlen)
@@ -100,6 +120,7 @@ evsock_open(const char *path, const struct evsock_opts *o, char *err,
 	struct stat st;
 	const char *dir;
 	mode_t old;
+	int tmp;
 
 	if (strlen(path) >= sizeof(sa.sun_path) || *path == '\0') {
 		snprintf(err, errlen, "--events-socket %s: path must be 1..%zu bytes",
@@ -145,7 +166,13 @@ evsock_open(const char *path, const struct evsock_opts *o, char *err,
 			goto fail;
 		}
 	}
-	strcpy(sa.sun_path, path);
+	/*
+	 * Bound and listening under a temporary name, then renamed: a client
+	 * that waits for the path to appear never meets a socket that refuses
+	 * connections (between bind and listen).  Paths too long for the
+	 * temporary name are bound in place.
+	 */
+	tmp = tmp_name(path, sa.sun_path, sizeof(sa.sun_path), s);
 	s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->lfd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
@@ -160,10 +187,10 @@ evsock_open(const char *path, const struct evsock_opts *o, char *err,
 		goto fail;
 	}
 	umask(old);
-	if (chmod(path, 0600) < 0 || listen(s->lfd, 64) < 0 ||
-	    stat(path, &st) < 0) {
+	if (chmod(sa.sun_path, 0600) < 0 || listen(s->lfd, 64) < 0 ||
+	    (tmp && rename(sa.sun_path, path) < 0) || stat(path, &st) < 0) {
 		snprintf(err, errlen, "--events-socket %s: %s", path, strerror(errno));
-		unlink(path);
+		unlink(sa.sun_path);
 		goto fail;
 	}
 	s->dev = st.st_dev;

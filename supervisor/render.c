@@ -189,6 +189,14 @@ render_file(struct render *r, size_t idx, const struct runfile *rf)
 	fflush(r->o.out);
 }
 
+bool
+render_emitted(const struct render *r, size_t idx)
+{
+	if (idx >= r->n || r->done[idx] == NULL)
+		return false;
+	return (r->o.stream && !r->o.json) || idx < r->next;
+}
+
 void
 render_progress(struct render *r, size_t running, double elapsed)
 {

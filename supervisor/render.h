@@ -29,8 +29,13 @@ struct render;
 
 /* nfiles files; display paths are looked up through the runfiles given later. */
 struct render *render_new(const struct render_opts *o, size_t nfiles);
-/* File idx completed; rf stays valid until render_free(). */
+/* File idx completed; rf stays valid until render_free() (its tests only
+ * until render_emitted()). */
 void render_file(struct render *r, size_t idx, const struct runfile *rf);
+
+/* Whether file idx has been printed: its tests' details are no longer
+ * needed and may be dropped (runfile_drop_tests). */
+bool render_emitted(const struct render *r, size_t idx);
 /* Redraws the progress line (no-op unless progress). */
 void render_progress(struct render *r, size_t running, double elapsed);
 /* Summary line (human only). */

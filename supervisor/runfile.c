@@ -763,7 +763,7 @@ runfile_describe_wait(int st, bool got_done, char *buf, size_t len)
 }
 
 void
-runfile_clear(struct runfile *rf)
+runfile_drop_tests(struct runfile *rf)
 {
 	size_t i, j;
 
@@ -777,6 +777,16 @@ runfile_clear(struct runfile *rf)
 		free(rf->tests[i].log);
 	}
 	free(rf->tests);
+	rf->tests = NULL;
+	rf->ntests = 0;
+}
+
+void
+runfile_clear(struct runfile *rf)
+{
+	size_t i;
+
+	runfile_drop_tests(rf);
 	for (i = 0; i < rf->nvms; i++)
 		free(rf->vms[i].vm_name);
 	free(rf->vms);

@@ -114,6 +114,12 @@ sup_finish(struct sup *s, struct sup_file *f, enum rf_end end, const char *cause
 	pool_release_all(s->pool, sup_owner_of(s, f), NULL);
 	s->completed++;
 	render_file(s->render, idx, &f->rf);
+	/* printed files (this one, or earlier ones it let through in input
+	 * order) need no test details any more */
+	if (render_emitted(s->render, idx))
+		runfile_drop_tests(&f->rf);
+	while (s->dropped < s->n && render_emitted(s->render, s->dropped))
+		runfile_drop_tests(&s->f[s->dropped++].rf);
 	if (s->p->opts->fail_fast && s->fail_fast == NULL &&
 	    strcmp(f->rf.status, EVENT_STATUS_PASSED) != 0 &&
 	    asprintf(&s->fail_fast, "skipped: --fail-fast (`%s` %s)",

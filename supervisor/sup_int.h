@@ -42,6 +42,7 @@ struct sup {
 	const struct sup_params *p;
 	struct sup_file *f;
 	size_t n, next, completed;
+	size_t dropped;                 /* files [0, dropped) had their tests freed */
 	struct sup_file **live;         /* running runners; [0, running) */
 	size_t running;
 	size_t *ready;                  /* admitted, not started: FIFO of indices */

@@ -296,11 +296,19 @@ int overlay_private_dir(const char *path, char **err)
 	return 0;
 }
 
-char *overlay_scratch_root(char **err)
+char *overlay_scratch_path(void)
 {
 	const char *t = getenv("TMPDIR");
 	char *r = NULL;
-	if (asprintf(&r, "%s/provium-qemu", t && *t ? t : "/tmp") < 0) {
+	if (asprintf(&r, "%s/provium-qemu", t && *t ? t : "/tmp") < 0)
+		return NULL;
+	return r;
+}
+
+char *overlay_scratch_root(char **err)
+{
+	char *r = overlay_scratch_path();
+	if (r == NULL) {
 		*err = strdup("out of memory");
 		return NULL;
 	}

@@ -82,4 +82,8 @@ char *overlay_scratch_root(char **err);
  * -1 with *err "PATH: owned by another user; refusing ..." otherwise. */
 int overlay_private_dir(const char *path, char **err);
 
+/* The same path, not created: for sweeps, which must not leave an empty
+ * provium-qemu behind in runs that boot no QEMU.  NULL when out of memory. */
+char *overlay_scratch_path(void);
+
 #endif

@@ -246,9 +246,8 @@ static int pid_dead(pid_t pid)
  */
 void qemu_sweep_stale(void)
 {
-	char *err = NULL, *root = overlay_scratch_root(&err);
+	char *root = overlay_scratch_path();
 
-	free(err);
 	if (root != NULL)
 		sweep_stale(root);
 	free(root);
