@@ -44,6 +44,7 @@ struct snap {
 	char *profile;
 	uint64_t memory;
 	unsigned cpus;
+	bool temp;        /* a temp file of ours: removed when collected */
 };
 
 /* ---- Snapshot ---- */
@@ -92,6 +93,8 @@ snap_gc(lua_State *L)
 {
 	struct snap *s = check_snap(L, 1);
 
+	if (s->temp && s->size > 0 && s->path != NULL)
+		unlink(s->path);
 	free(s->path);
 	free(s->profile);
 	s->path = s->profile = NULL;
@@ -108,6 +111,7 @@ vm_snapshot(lua_State *L)
 	struct snap *s;
 	struct stat st;
 	char *err = NULL, tmp[4096];
+	bool temp;
 
 	vmapi_need_booted(L, vm, "snapshot");
 	if (!(vmm_caps(vm->vmm) & VMM_CAP_SNAPSHOT))
@@ -127,6 +131,7 @@ vm_snapshot(lua_State *L)
 		    t && *t ? t : "/tmp", (long)getpid(), vm->cid);
 		path = tmp;
 	}
+	temp = path == tmp;
 	s = lua_newuserdatauv(L, sizeof(*s), 0);
 	memset(s, 0, sizeof(*s));
 	luaL_setmetatable(L, SNAP_MT);
@@ -135,6 +140,7 @@ vm_snapshot(lua_State *L)
 		return luaL_error(L, "out of memory");
 	s->memory = vm->memory;
 	s->cpus = vm->cpus;
+	s->temp = temp;
 	if (vmm_snapshot(vm->vmm, path, &err) < 0) {
 		lua_pushfstring(L, "vm `%s`: %s", vm->name, err ? err : "snapshot failed");
 		free(err);
@@ -146,6 +152,87 @@ vm_snapshot(lua_State *L)
 	vm->vmm = NULL;
 	vm->state = VMAPI_PAUSED;
 	vmapi_vm_stop(L, vm);
+	return 1;
+}
+
+/* Pcall'd boot of the VM at 1 from the snapshot file at 2. */
+static int
+restore_boot(lua_State *L)
+{
+	struct vmapi_vm *vm = vmapi_check_vm(L, 1);
+
+	vm->restore_from = lua_tostring(L, 2);   /* anchored by arg 2 */
+	lua_pushcfunction(L, vmapi_vm_boot);
+	lua_pushvalue(L, 1);
+	lua_call(L, 1, 0);
+	return 0;
+}
+
+/*
+ * vm:restore(snap | path): the VM (whatever its state: a booted one is
+ * shut down first, with its vm_shutdown) comes back booted from the
+ * snapshot in a fresh QEMU, with a new cid and its own vm_spawned.  A
+ * Snapshot brings the profile, memory and CPUs it was taken with (QEMU
+ * only restores into the same machine); a bare path uses the VM's own.
+ */
+static int
+vm_restore(lua_State *L)
+{
+	struct vmapi_vm *vm = vmapi_check_vm(L, 1);
+	struct snap *s = luaL_testudata(L, 2, SNAP_MT);
+	const char *path;
+	struct stat st;
+	int rc;
+
+	if (s != NULL) {
+		if (s->size == 0)
+			return luaL_error(L, "vm `%s`: restore: %s was deleted",
+			    vm->name, s->path);
+		lua_pushstring(L, s->path);
+	} else if (lua_type(L, 2) == LUA_TSTRING) {
+		lua_pushvalue(L, 2);
+	} else {
+		return luaL_error(L, "vm:restore(snapshot | path): expected a "
+		    "Snapshot (from vm:snapshot()) or a path, got %s",
+		    luaL_typename(L, 2));
+	}
+	path = lua_tostring(L, -1);                      /* 3 */
+	if (vmapi_is_local(runner_from_lua(L)))
+		return luaL_error(L, "vm `%s`: restore needs the qemu backend "
+		    "(snapshots are not supported under --vmm local)", vm->name);
+	if (stat(path, &st) != 0)
+		return luaL_error(L, "vm `%s`: restore: %s: %s", vm->name, path,
+		    strerror(errno));
+	if (vm->nfiles > 0 || vm->nstreams > 0)
+		return luaL_error(L, "vm `%s`: cannot restore with %d open "
+		    "stream(s) and %d open file(s); Close streams and files "
+		    "first", vm->name, (int)vm->nstreams, (int)vm->nfiles);
+	vmapi_vm_stop(L, vm);
+	if (s != NULL) {
+		char *p = NULL;
+
+		if (s->profile != NULL && *s->profile &&
+		    (p = strdup(s->profile)) == NULL)
+			return luaL_error(L, "out of memory");
+		if (p != NULL) {
+			free(vm->profile);
+			vm->profile = p;
+		}
+		vm->memory = s->memory;
+		vm->cpus = s->cpus;
+	}
+	vm->state = VMAPI_CREATED;
+	lua_pushcfunction(L, restore_boot);
+	lua_pushvalue(L, 1);
+	lua_pushvalue(L, 3);
+	rc = lua_pcall(L, 2, 0, 0);
+	vm->restore_from = NULL;
+	if (rc != LUA_OK) {
+		if (vm->state == VMAPI_CREATED)
+			vm->state = VMAPI_SHUTDOWN;
+		return lua_error(L);
+	}
+	lua_settop(L, 1);
 	return 1;
 }
 
@@ -447,6 +534,8 @@ fixture_open(lua_State *L, struct runner *r)
 		return -1;
 	lua_pushcfunction(L, vm_snapshot);
 	lua_setfield(L, -2, "snapshot");
+	lua_pushcfunction(L, vm_restore);
+	lua_setfield(L, -2, "restore");
 	lua_pop(L, 2);
 	runner_lab_add_methods(L, lab);
 	return 0;
