@@ -150,4 +150,89 @@ test("refused", function(t)
 end)
 L
 run stream stream.test.lua || fail "stream: $(cat "$TMPDIR/stream.out")"
+echo "== restores: clones get the host's clock and fresh randomness; vm:restore"
+# The fixture sets its clock to 2001: a restore that kept the snapshot's
+# clock is caught.  (urandom alone would differ even without the reseed on
+# this kernel, which reseeds itself early after boot; the clock cannot.)
+cat >"$W/old.fixture.lua" <<'L'
+local vm = provium:vm("old", "linux")
+vm:boot()
+vm:clock():set(1000000000)
+return vm:snapshot()
+L
+cat >"$W/clone.test.lua" <<'L'
+local a = provium:vm_fixture("old")
+local b = provium:vm_fixture("old")
+local cmd = "head -c16 /dev/urandom | od -An -tx1 | tr -d ' \\n'; echo; date +%s"
+local function host_now()
+  local p = io.popen("date +%s.%N")
+  local s = tonumber(p:read("l")); p:close(); return s
+end
+test("clones share neither time nor randomness", function(t)
+  local ra = a:run(cmd):assert_ok().stdout
+  local rb = b:run(cmd):assert_ok().stdout
+  local ua, ta = ra:match("^(%x+)\n(%d+)\n$")
+  local ub, tb = rb:match("^(%x+)\n(%d+)\n$")
+  t:assert_eq(#ua, 32)
+  t:assert(ua ~= ub, "clones read the same urandom bytes: " .. ua)
+  local now = os.time()
+  t:assert(math.abs(tonumber(ta) - now) <= 3, "clone a clock " .. ta .. " vs host " .. now)
+  t:assert(math.abs(tonumber(tb) - now) <= 3, "clone b clock " .. tb .. " vs host " .. now)
+  t:log(string.format("skew %.3f", a:clock():get() - host_now()))
+end)
+test("vm:restore", function(t)
+  local vm = provium:vm("r", "linux", {memory = "256M"})
+  vm:boot()
+  vm:write_file("/tmp/mark", "one")
+  local cid1 = vm:cid()
+  local snap = vm:snapshot()
+  t:assert_eq(vm:state(), "shutdown")
+  t:assert(snap:size() > 0)
+  local t0 = host_now()
+  t:assert_eq(vm:restore(snap), vm)
+  t:log(string.format("restore %.3f", host_now() - t0))
+  t:assert_eq(vm:state(), "booted")
+  t:assert(vm:cid() ~= cid1)
+  t:assert_eq(vm:read_file("/tmp/mark"), "one")
+  vm:write_file("/tmp/mark", "two")
+  vm:restore(snap:path())          -- booted: shut down, then restored
+  t:assert_eq(vm:read_file("/tmp/mark"), "one")
+  local d = tonumber(vm:run("date +%s"):assert_ok().stdout)
+  t:assert(math.abs(d - os.time()) <= 3, "restored clock " .. d)
+  local s = vm:tail_file("/proc/uptime")
+  local ok, err = pcall(vm.restore, vm, snap)
+  t:assert_contains(err, "vm `r`: cannot restore with 1 open stream(s) and 0 open file(s)")
+  s:close()
+  snap:delete()
+  ok, err = pcall(vm.restore, vm, snap)
+  t:assert(not ok)
+  t:assert_contains(err, "vm `r`: restore: " .. snap:path() .. " was deleted")
+  ok, err = pcall(vm.restore, vm, "/nonexistent.snap")
+  t:assert_contains(err, "vm `r`: restore: /nonexistent.snap: No such file or directory")
+  ok, err = pcall(vm.restore, vm, 42)
+  t:assert_contains(err, "vm:restore(snapshot | path): expected a Snapshot (from vm:snapshot()) or a path, got number")
+  t:assert_eq(vm:state(), "booted")
+end)
+L
+run clone --cpus 8 --json clone.test.lua || fail "clone: $(cat "$TMPDIR/clone.out")"
+# vm_spawned / vm_shutdown pair up across the restores: r spawned 3 times.
+/usr/bin/python3 - "$TMPDIR/clone.ev" <<'PY' || fail "clone pairing"
+import sys, struct, msgpack
+d = open(sys.argv[1], "rb").read(); i = 0; up = {}; seq = []
+while i < len(d):
+    n = struct.unpack(">I", d[i:i+4])[0]
+    m = msgpack.unpackb(d[i+4:i+4+n], raw=False); i += 4 + n
+    k, p = m["kind"], m["payload"]
+    if k in ("vm_spawned", "vm_shutdown"):
+        key = p["vm_name"]
+        if k == "vm_spawned":
+            assert key not in up, key; up[key] = 1
+        else:
+            assert up.pop(key, None) == 1, key
+        if p["vm_name"] == "r": seq.append(k)
+assert not up, up
+assert seq == ["vm_spawned", "vm_shutdown"] * 3, seq
+PY
+ls "$TMPDIR"/provium-snapshot-* 2>/dev/null && fail "a temp snapshot was left behind"
+grep -oE '"(skew|restore) [-0-9.]+"' "$TMPDIR/clone.out" | sed 's/^/measured (s): /'
 echo "fixture_lua: ok"
