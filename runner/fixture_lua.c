@@ -242,7 +242,8 @@ struct fctx {
 	lua_State *L;
 	struct runner *r;
 	const char *file;      /* the fixture's .fixture.lua */
-	int vm_ref;            /* the restored VM */
+	int vm_ref;            /* the restored VM, or lab */
+	bool lab;              /* lab_fixture */
 };
 
 static void
@@ -288,37 +289,71 @@ on_hit(void *c, const char *n)
 	report(c, "fixture_cache_hit", n, NULL, 0, 0, 0);
 }
 
-/* Runs under pcall: (name, file, tmp) -> meta json string. */
+/* Runs under pcall: (name, file, tmp, is_lab) -> meta json string (VM)
+ * or nothing (lab). */
 static int
 build_chunk(lua_State *L)
 {
 	struct runner *r = runner_from_lua(L);
 	const char *name = luaL_checkstring(L, 1), *file = luaL_checkstring(L, 2);
+	bool is_lab = lua_toboolean(L, 4);
 	struct snap *s;
 	json_t *j;
 	char *meta, lab[600];
 	int ok;
 
+	lua_settop(L, 4);
 	snprintf(lab, sizeof(lab), "fixture:%s", name);
 	runner_push_root_lab(L, r);
-	runner_lab_new(L, lab, lua_gettop(L));           /* 5: fixture lab */
-	lua_getglobal(L, "provium");                      /* 6: saved */
-	/* 7: an outer build's path (stacked fixtures), put back after. */
+	runner_lab_new(L, lab, lua_gettop(L));           /* 6: fixture lab */
+	lua_getglobal(L, "provium");                      /* 7: saved */
+	/* 8, 9: an outer build's paths (stacked fixtures), put back after. */
 	lua_getfield(L, LUA_REGISTRYINDEX, PENDING_KEY);
-	lua_pushvalue(L, 3);
+	lua_getfield(L, LUA_REGISTRYINDEX, VMAPI_LABSNAP_PENDING);
+	/* Only the kind being built writes into the cache's temp path. */
+	if (is_lab)
+		lua_pushnil(L);
+	else
+		lua_pushvalue(L, 3);
 	lua_setfield(L, LUA_REGISTRYINDEX, PENDING_KEY);
-	lua_pushvalue(L, 5);
+	if (is_lab)
+		lua_pushvalue(L, 3);
+	else
+		lua_pushnil(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, VMAPI_LABSNAP_PENDING);
+	lua_pushvalue(L, 6);
 	lua_setglobal(L, "provium");
 	if (luaL_loadfile(L, file) != LUA_OK)
 		ok = 0;
 	else
 		ok = lua_pcall(L, 0, 1, 0) == LUA_OK;
-	lua_pushvalue(L, 6);                              /* restore provium */
+	lua_pushvalue(L, 7);                              /* restore provium */
 	lua_setglobal(L, "provium");
-	lua_pushvalue(L, 7);
+	lua_pushvalue(L, 8);
 	lua_setfield(L, LUA_REGISTRYINDEX, PENDING_KEY);
+	lua_pushvalue(L, 9);
+	lua_setfield(L, LUA_REGISTRYINDEX, VMAPI_LABSNAP_PENDING);
 	if (!ok)
 		return lua_error(L);
+	if (is_lab) {
+		if (luaL_testudata(L, -1, SNAP_MT) != NULL)
+			return luaL_error(L, "fixture `%s` returned a VM snapshot; "
+			    "use vm_fixture instead", name);
+		lua_getfield(L, -1, "path");
+		if (luaL_testudata(L, -2, VMAPI_LABSNAP_MT) == NULL)
+			return luaL_error(L, "fixture `%s` must end with `return "
+			    "provium:snapshot()` (it returned %s)", name,
+			    luaL_typename(L, -2));
+		lua_pushvalue(L, -2);
+		lua_call(L, 1, 1);
+		if (strcmp(lua_tostring(L, -1), lua_tostring(L, 3)) != 0)
+			return luaL_error(L, "fixture `%s`: call provium:snapshot() "
+			    "without a directory in lab fixtures", name);
+		return 0;
+	}
+	if (luaL_testudata(L, -1, VMAPI_LABSNAP_MT) != NULL)
+		return luaL_error(L, "fixture `%s` returned a lab snapshot; use "
+		    "lab_fixture instead", name);
 	if ((s = luaL_testudata(L, -1, SNAP_MT)) == NULL)
 		return luaL_error(L, "fixture `%s` must end with `return "
 		    "vm:snapshot()` (it returned %s)", name, luaL_typename(L, -1));
@@ -348,10 +383,16 @@ do_build(void *cv, const char *name, const char *tmp, char **meta, char **err)
 	lua_pushstring(L, name);
 	lua_pushstring(L, c->file);
 	lua_pushstring(L, tmp);
-	if (lua_pcall(L, 3, 1, 0) != LUA_OK) {
+	lua_pushboolean(L, c->lab);
+	if (lua_pcall(L, 4, 1, 0) != LUA_OK) {
 		*err = strdup(lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
 		lua_pop(L, 1);
 		return -1;
+	}
+	if (c->lab) {
+		lua_pop(L, 1);
+		*meta = NULL;
+		return 0;
 	}
 	*meta = strdup(lua_tostring(L, -1));
 	lua_pop(L, 1);
@@ -423,6 +464,44 @@ restore_vm(lua_State *L)
 	return 1;
 }
 
+/* Runs under pcall: (name, dir) -> a fresh sub-lab "fixture:<name>"
+ * ("#N" from the second restore on) of the root lab holding its VMs. */
+static int
+restore_lab(lua_State *L)
+{
+	struct runner *r = runner_from_lua(L);
+	const char *name = luaL_checkstring(L, 1);
+	char lname[600], *p;
+	lua_Integer n;
+
+	if (lua_getfield(L, LUA_REGISTRYINDEX, NAMES_KEY) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, LUA_REGISTRYINDEX, NAMES_KEY);
+	}                                                 /* 3 */
+	lua_pushfstring(L, "lab:%s", name);
+	n = (lua_pushvalue(L, -1), lua_gettable(L, 3), lua_tointeger(L, -1)) + 1;
+	lua_pop(L, 1);
+	lua_pushinteger(L, n);
+	lua_settable(L, 3);
+	snprintf(lname, sizeof(lname), n > 1 ? "fixture:%s#%lld" :
+	    "fixture:%s", name, (long long)n);
+	for (p = lname; *p; p++)
+		if (*p == '/')
+			*p = '_';
+	runner_push_root_lab(L, r);
+	lua_getfield(L, -1, "lab");
+	lua_insert(L, -2);
+	lua_pushstring(L, lname);
+	lua_call(L, 2, 1);                                /* the sub-lab */
+	lua_getfield(L, -1, "restore");
+	lua_pushvalue(L, -2);
+	lua_pushvalue(L, 2);
+	lua_call(L, 2, 1);
+	return 1;
+}
+
 static int
 do_restore(void *cv, const char *name, const char *snap, const char *meta,
     char **err)
@@ -430,6 +509,20 @@ do_restore(void *cv, const char *name, const char *snap, const char *meta,
 	struct fctx *c = cv;
 	lua_State *L = c->L;
 
+	if (c->lab) {
+		lua_pushcfunction(L, restore_lab);
+		lua_pushstring(L, name);
+		lua_pushstring(L, snap);
+		if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
+			*err = strdup(lua_tostring(L, -1) ?
+			    lua_tostring(L, -1) : "error");
+			lua_pop(L, 1);
+			return -1;
+		}
+		luaL_unref(L, LUA_REGISTRYINDEX, c->vm_ref);
+		c->vm_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+		return 0;
+	}
 	lua_pushcfunction(L, restore_vm);
 	lua_pushstring(L, name);
 	lua_pushstring(L, snap);
@@ -466,14 +559,14 @@ prepare(struct runner *r, const char *name, struct profile_config **cfg,
 	return 0;
 }
 
-/* provium:vm_fixture(path) / provium.vm_fixture(path) */
+/* vm_fixture / lab_fixture: the flow, then the restored VM or sub-lab. */
 static int
-lab_vm_fixture(lua_State *L)
+get_fixture(lua_State *L, bool lab)
 {
 	struct runner *r = runner_from_lua(L);
 	int a = runner_lab_test(L, 1) ? 2 : 1;
 	const char *name = luaL_checkstring(L, a);
-	struct fctx c = { L, r, NULL, LUA_NOREF };
+	struct fctx c = { L, r, NULL, LUA_NOREF, lab };
 	struct fixture_flow_ops ops = flow_ops;
 	struct profile_config *cfg = NULL;
 	struct fixture_env fe;
@@ -481,10 +574,14 @@ lab_vm_fixture(lua_State *L)
 	int rc;
 
 	memset(&fe, 0, sizeof(fe));
+	if (lab && vmapi_is_local(r))
+		return luaL_error(L, "provium:lab_fixture(`%s`): lab snapshots "
+		    "need the qemu backend (snapshots are not supported under "
+		    "--vmm local)", name);
 	rc = prepare(r, name, &cfg, &fe, &file, key, &dir, &msg);
 	if (rc == 0) {
 		struct fixture_flow_req rq = { dir, key, name, runner_display(r),
-		    stderr, 0 };
+		    stderr, lab };
 
 		c.file = file;
 		ops.ctx = &c;
@@ -495,7 +592,7 @@ lab_vm_fixture(lua_State *L)
 	free(file);
 	free(dir);
 	if (rc < 0) {
-		lua_pushstring(L, msg ? msg : "vm_fixture failed");
+		lua_pushstring(L, msg ? msg : "fixture failed");
 		free(msg);
 		return lua_error(L);
 	}
@@ -504,11 +601,18 @@ lab_vm_fixture(lua_State *L)
 	return 1;
 }
 
+/* provium:vm_fixture(path) / provium.vm_fixture(path) */
+static int
+lab_vm_fixture(lua_State *L)
+{
+	return get_fixture(L, false);
+}
+
+/* provium:lab_fixture(path): a sub-lab of the root lab with its VMs. */
 static int
 lab_lab_fixture(lua_State *L)
 {
-	return luaL_error(L, "provium:lab_fixture is not supported by this "
-	    "provium yet (lab snapshots); use vm_fixture");
+	return get_fixture(L, true);
 }
 
 static int

@@ -134,6 +134,7 @@ char *vmapi_open_streams(lua_State *L, const struct vmapi_vm *vm, int *n);
 void vmapi_labsnap_open(lua_State *L);
 /* Registry key: a lab fixture's build sets it to the cache's temp dir,
  * where lab:snapshot() without a dir then writes. */
+#define VMAPI_LABSNAP_MT "provium.labsnapshot"
 #define VMAPI_LABSNAP_PENDING "provium.fixture.labpending"
 void vmapi_reset_begin(lua_State *L, struct runner *r);
 void vmapi_reset_end(lua_State *L, struct runner *r);

@@ -35,7 +35,7 @@
 #include "runner/runner_int.h"
 #include "runner/vm_api.h"
 
-#define LABSNAP_MT        "provium.labsnapshot"
+#define LABSNAP_MT        VMAPI_LABSNAP_MT
 #define RESET_KEY         "provium.vmapi.reset"   /* LabSnapshot | message */
 
 struct labsnap {
@@ -325,10 +325,11 @@ lab_restore(lua_State *L)
 		}
 		runner_lab_find(L, 1, "vms", name, &depth);
 		if (!lua_isnil(L, -1)) {
+			lua_pushfstring(L, "lab `%s`: restore: vm name `%s` "
+			    "already exists%s", lname, name, depth == 0 ?
+			    " in this lab" : " at a parent scope");
 			json_decref(j);
-			vmapi_raisef(L, "lab `%s`: restore: vm name `%s` already "
-			    "exists%s", lname, name, depth == 0 ? " in this lab" :
-			    " at a parent scope");
+			return lua_error(L);
 		}
 		lua_pop(L, 1);
 	}

@@ -488,7 +488,7 @@ vmapi_push_stream(lua_State *L, int vm_idx, uint64_t id, const char *what)
 		const char *w = lua_tostring(L, -1), *t;
 		size_t n = strlen(w);
 
-		if (n > 0 && w[n - 1] == ':')
+		while (n > 0 && (w[n - 1] == ':' || w[n - 1] == ' '))
 			n--;
 		t = runner_current_test(runner_from_lua(L));
 		if (t != NULL)

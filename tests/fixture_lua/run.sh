@@ -235,4 +235,103 @@ assert seq == ["vm_spawned", "vm_shutdown"] * 3, seq
 PY
 ls "$TMPDIR"/provium-snapshot-* 2>/dev/null && fail "a temp snapshot was left behind"
 grep -oE '"(skew|restore) [-0-9.]+"' "$TMPDIR/clone.out" | sed 's/^/measured (s): /'
+echo "== lab snapshots: reset_between_tests, lab:snapshot/restore, sub-labs"
+cat >"$W/lab.test.lua" <<'L'
+provium.reset_between_tests = true
+local a = provium:vm("a", "linux", {memory = "256M"})
+local b = provium:vm("b", "linux", {memory = "256M"})
+provium:boot()
+a:write_file("/tmp/state", "base")
+test("first test dirties the lab", function(t)
+  t:assert_eq(a:read_file("/tmp/state"), "base")
+  a:write_file("/tmp/state", "dirty")
+  b:write_file("/tmp/b", "x")
+  t:log(string.format("cids %d %d", a:cid(), b:cid()))
+end)
+test("second test sees the baseline", function(t)
+  t:assert_eq(a:read_file("/tmp/state"), "base")
+  t:assert_eq(b:run("test -e /tmp/b"):ok(), false)
+  local d = tonumber(a:run("date +%s"):assert_ok().stdout)
+  t:assert(math.abs(d - os.time()) <= 3, "clock " .. d)
+end)
+test("lab:snapshot refused with a stream; restore into a sub-lab", function(t)
+  local s = a:tail_file("/proc/uptime")
+  local ok, err = pcall(file_lab.snapshot, file_lab)
+  t:assert(not ok)
+  t:assert_contains(err, "lab `provium`: snapshot refused: 0 open file handle(s), 1 open stream(s)\n  - vm `a`: tail_file(\"/proc/uptime\") created at lab.test.lua:20 (test")
+  t:assert_contains(err, "(test \"lab:snapshot refused with a stream; restore into a sub-lab\")\n  Close streams and files before snapshotting.")
+  s:close()
+  local dir = os.tmpname(); os.remove(dir)
+  t:assert_eq(file_lab:snapshot(dir), dir)
+  -- VM names are unique along the lab chain, so the root's VMs cannot
+  -- come back under it; a sub-lab's can.
+  local sub = provium:lab("src")
+  t:assert_eq(provium:lab("src"), sub)
+  ok, err = pcall(sub.restore, sub, dir)
+  t:assert_contains(err, "restore: vm name `a` already exists at a parent scope")
+  sub:vm("c", "linux", {memory = "256M"}):boot()
+  sub.c:write_file("/tmp/c", "c")
+  local snap = sub:snapshot()
+  t:assert_eq(sub.c:read_file("/tmp/c"), "c")      -- still running
+  local copy = provium:lab("copy")
+  t:assert_eq(copy:restore(snap), copy)
+  t:assert_eq(copy.c:read_file("/tmp/c"), "c")
+  t:assert(copy.c:cid() ~= sub.c:cid())
+  ok, err = pcall(copy.restore, copy, snap)
+  t:assert_contains(err, "/copy`: restore: vm name `c` already exists in this lab")
+  os.execute("rm -rf " .. dir)
+end)
+L
+# The file's root lab is reachable from a test only through a global.
+sed -i '1a file_lab = provium' "$W/lab.test.lua"
+run lab --cpus 16 --json lab.test.lua || fail "lab: $(cat "$TMPDIR/lab.out")"
+ls "$TMPDIR"/provium-labsnap-* 2>/dev/null && fail "the baseline was left behind"
+
+echo "== reset_between_tests refused with a file-scope stream, naming it"
+cat >"$W/labstream.test.lua" <<'L'
+provium.reset_between_tests = true
+local a = provium:vm("a", "linux", {memory = "256M"})
+a:boot()
+local s = a:tail_file("/proc/uptime")
+test("one", function(t) end)
+test("two", function(t) end)
+L
+run labstream --cpus 16 labstream.test.lua && fail "labstream passed"
+[ "$(grep -c 'labstream.test.lua: cannot use reset_between_tests with file-scope streams (1 open):' "$TMPDIR/labstream.out")" -eq 2 ] ||
+	fail "labstream: $(cat "$TMPDIR/labstream.out")"
+grep -q '  - vm `a`: tail_file("/proc/uptime") created at labstream.test.lua:4 (file scope)' "$TMPDIR/labstream.out" ||
+	fail "labstream site: $(cat "$TMPDIR/labstream.out")"
+
+echo "== lab fixtures: build, hit, wrong kinds"
+cat >"$W/pair.fixture.lua" <<'L'
+local a = provium:vm("a", "linux", {memory = "256M"})
+local b = provium:vm("b", "linux", {memory = "256M"})
+provium:boot()
+a:write_file("/tmp/who", "a")
+b:write_file("/tmp/who", "b")
+return provium:snapshot()
+L
+cat >"$W/lf.test.lua" <<'L'
+local lab = provium:lab_fixture("pair")
+local lab2 = provium.lab_fixture("pair")
+test("lab fixture", function(t)
+  t:assert_eq(lab.a:read_file("/tmp/who"), "a")
+  t:assert_eq(lab.b:read_file("/tmp/who"), "b")
+  t:assert_eq(lab2.a:read_file("/tmp/who"), "a")
+  t:assert(lab.a:cid() ~= lab2.a:cid())
+  local d = tonumber(lab2.b:run("date +%s"):assert_ok().stdout)
+  t:assert(math.abs(d - os.time()) <= 3, "clock " .. d)
+end)
+test("wrong kinds", function(t)
+  lab:shutdown(); lab2:shutdown()
+  local ok, err = pcall(provium.vm_fixture, provium, "pair")
+  t:assert_contains(err, "fixture `pair` returned a lab snapshot; use lab_fixture instead")
+  ok, err = pcall(provium.lab_fixture, provium, "base")
+  t:assert_contains(err, "fixture `base` returned a VM snapshot; use vm_fixture instead")
+end)
+L
+run lf --cpus 16 lf.test.lua || fail "lab fixture: $(cat "$TMPDIR/lf.out")"
+got=$(events "$TMPDIR/lf.ev" | cut -d' ' -f2- | grep ' pair')
+[ "$got" = "$(printf 'fixture_build_started pair\nfixture_build_done pair bytes>0\nfixture_cache_hit pair')" ] ||
+	fail "lab fixture events: $got"
 echo "fixture_lua: ok"
