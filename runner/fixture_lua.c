@@ -13,8 +13,13 @@
  *             the file's root lab with that profile/memory/cpus and boots it
  *             with vmm_boot_opts.restore_from (through vmapi_vm_boot, so it
  *             reserves from the pool and reports vm_spawned like any boot).
+ * lab_fixture is the same flow with a <key>.lab/ directory: the build
+ * points lab:snapshot() at it (VMAPI_LABSNAP_PENDING), the restore is
+ * lab:restore() into a fresh sub-lab "fixture:<path>" of the root lab.
+ * vm:restore(snap|path) reboots a VM from a snapshot (vm_boot.c resets
+ * the clock and reseeds the RNG after every restore).
  * Lua runs only inside lua_pcall from the flow callbacks, so an error
- * cannot longjmp past the build lock.  lab_fixture: not yet (says so).
+ * cannot longjmp past the build lock.
  */
 #include <errno.h>
 #include <stdio.h>
