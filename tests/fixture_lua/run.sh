@@ -267,6 +267,7 @@ test("lab:snapshot refused with a stream; restore into a sub-lab", function(t)
   -- come back under it; a sub-lab's can.
   local sub = provium:lab("src")
   t:assert_eq(provium:lab("src"), sub)
+  t:assert_eq(provium.src, sub)
   ok, err = pcall(sub.restore, sub, dir)
   t:assert_contains(err, "restore: vm name `a` already exists at a parent scope")
   sub:vm("c", "linux", {memory = "256M"}):boot()
