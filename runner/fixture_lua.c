@@ -122,10 +122,17 @@ vm_snapshot(lua_State *L)
 	if (!(vmm_caps(vm->vmm) & VMM_CAP_SNAPSHOT))
 		return luaL_error(L, "vm `%s`: snapshot needs the qemu backend "
 		    "(this VM runs under --vmm local)", vm->name);
-	if (vm->nfiles > 0 || vm->nstreams > 0)
-		return luaL_error(L, "vm `%s`: cannot snapshot with %d open "
+	if (vm->nfiles > 0 || vm->nstreams > 0) {
+		int n;
+		char *list = vmapi_open_streams(L, vm, &n);
+
+		lua_pushfstring(L, "vm `%s`: cannot snapshot with %d open "
 		    "stream(s) and %d open file(s); Close streams and files "
-		    "first", vm->name, (int)vm->nstreams, (int)vm->nfiles);
+		    "first%s", vm->name, (int)vm->nstreams, (int)vm->nfiles,
+		    list ? list : "");
+		free(list);
+		return lua_error(L);
+	}
 	if (path == NULL && lua_getfield(L, LUA_REGISTRYINDEX, PENDING_KEY) ==
 	    LUA_TSTRING)
 		path = lua_tostring(L, -1);       /* anchored in the registry */

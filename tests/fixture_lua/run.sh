@@ -145,7 +145,7 @@ test("refused", function(t)
   local ok, err = pcall(vm.snapshot, vm)
   t:assert(not ok)
   t:assert_contains(err, "cannot snapshot with 1 open stream(s)")
-  t:assert_contains(err, "Close streams")
+  t:assert_contains(err, "Close streams and files first\n  - vm `s`: tail_file(\"/proc/uptime\") created at stream.test.lua:4 (test \"refused\")")
   s:close()
 end)
 L
