@@ -15,6 +15,7 @@
 
 /* From <linux/random.h>, which musl-gcc cannot see. */
 #define AGENT_RNDADDENTROPY 0x40085203
+#define AGENT_RNDRESEEDCRNG 0x5207      /* _IO('R', 0x07), Linux >= 4.17 */
 
 static void
 op_syscall(struct agent *a, struct req *r, struct args *g)
@@ -169,6 +170,11 @@ op_reseed(struct agent *a, struct req *r, struct args *g)
 		close(fd);
 		return;
 	}
+	/* Clones of one snapshot share the CRNG key until the kernel's next
+	 * scheduled reseed: rekey it now from the pool holding the new bytes
+	 * (root only; best effort, as above). */
+	if (geteuid() == 0)
+		ioctl(fd, AGENT_RNDRESEEDCRNG);
 	close(fd);
 	req_ok_nil(a, r);
 }

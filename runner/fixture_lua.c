@@ -13,8 +13,13 @@
  *             the file's root lab with that profile/memory/cpus and boots it
  *             with vmm_boot_opts.restore_from (through vmapi_vm_boot, so it
  *             reserves from the pool and reports vm_spawned like any boot).
+ * lab_fixture is the same flow with a <key>.lab/ directory: the build
+ * points lab:snapshot() at it (VMAPI_LABSNAP_PENDING), the restore is
+ * lab:restore() into a fresh sub-lab "fixture:<path>" of the root lab.
+ * vm:restore(snap|path) reboots a VM from a snapshot (vm_boot.c resets
+ * the clock and reseeds the RNG after every restore).
  * Lua runs only inside lua_pcall from the flow callbacks, so an error
- * cannot longjmp past the build lock.  lab_fixture: not yet (says so).
+ * cannot longjmp past the build lock.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -44,6 +49,7 @@ struct snap {
 	char *profile;
 	uint64_t memory;
 	unsigned cpus;
+	bool temp;        /* a temp file of ours: removed when collected */
 };
 
 /* ---- Snapshot ---- */
@@ -92,6 +98,8 @@ snap_gc(lua_State *L)
 {
 	struct snap *s = check_snap(L, 1);
 
+	if (s->temp && s->size > 0 && s->path != NULL)
+		unlink(s->path);
 	free(s->path);
 	free(s->profile);
 	s->path = s->profile = NULL;
@@ -108,15 +116,23 @@ vm_snapshot(lua_State *L)
 	struct snap *s;
 	struct stat st;
 	char *err = NULL, tmp[4096];
+	bool temp;
 
 	vmapi_need_booted(L, vm, "snapshot");
 	if (!(vmm_caps(vm->vmm) & VMM_CAP_SNAPSHOT))
 		return luaL_error(L, "vm `%s`: snapshot needs the qemu backend "
 		    "(this VM runs under --vmm local)", vm->name);
-	if (vm->nfiles > 0 || vm->nstreams > 0)
-		return luaL_error(L, "vm `%s`: cannot snapshot with %d open "
+	if (vm->nfiles > 0 || vm->nstreams > 0) {
+		int n;
+		char *list = vmapi_open_streams(L, vm, &n);
+
+		lua_pushfstring(L, "vm `%s`: cannot snapshot with %d open "
 		    "stream(s) and %d open file(s); Close streams and files "
-		    "first", vm->name, (int)vm->nstreams, (int)vm->nfiles);
+		    "first%s", vm->name, (int)vm->nstreams, (int)vm->nfiles,
+		    list ? list : "");
+		free(list);
+		return lua_error(L);
+	}
 	if (path == NULL && lua_getfield(L, LUA_REGISTRYINDEX, PENDING_KEY) ==
 	    LUA_TSTRING)
 		path = lua_tostring(L, -1);       /* anchored in the registry */
@@ -127,6 +143,7 @@ vm_snapshot(lua_State *L)
 		    t && *t ? t : "/tmp", (long)getpid(), vm->cid);
 		path = tmp;
 	}
+	temp = path == tmp;
 	s = lua_newuserdatauv(L, sizeof(*s), 0);
 	memset(s, 0, sizeof(*s));
 	luaL_setmetatable(L, SNAP_MT);
@@ -135,6 +152,7 @@ vm_snapshot(lua_State *L)
 		return luaL_error(L, "out of memory");
 	s->memory = vm->memory;
 	s->cpus = vm->cpus;
+	s->temp = temp;
 	if (vmm_snapshot(vm->vmm, path, &err) < 0) {
 		lua_pushfstring(L, "vm `%s`: %s", vm->name, err ? err : "snapshot failed");
 		free(err);
@@ -149,13 +167,95 @@ vm_snapshot(lua_State *L)
 	return 1;
 }
 
+/* Pcall'd boot of the VM at 1 from the snapshot file at 2. */
+static int
+restore_boot(lua_State *L)
+{
+	struct vmapi_vm *vm = vmapi_check_vm(L, 1);
+
+	vm->restore_from = lua_tostring(L, 2);   /* anchored by arg 2 */
+	lua_pushcfunction(L, vmapi_vm_boot);
+	lua_pushvalue(L, 1);
+	lua_call(L, 1, 0);
+	return 0;
+}
+
+/*
+ * vm:restore(snap | path): the VM (whatever its state: a booted one is
+ * shut down first, with its vm_shutdown) comes back booted from the
+ * snapshot in a fresh QEMU, with a new cid and its own vm_spawned.  A
+ * Snapshot brings the profile, memory and CPUs it was taken with (QEMU
+ * only restores into the same machine); a bare path uses the VM's own.
+ */
+static int
+vm_restore(lua_State *L)
+{
+	struct vmapi_vm *vm = vmapi_check_vm(L, 1);
+	struct snap *s = luaL_testudata(L, 2, SNAP_MT);
+	const char *path;
+	struct stat st;
+	int rc;
+
+	if (s != NULL) {
+		if (s->size == 0)
+			return luaL_error(L, "vm `%s`: restore: %s was deleted",
+			    vm->name, s->path);
+		lua_pushstring(L, s->path);
+	} else if (lua_type(L, 2) == LUA_TSTRING) {
+		lua_pushvalue(L, 2);
+	} else {
+		return luaL_error(L, "vm:restore(snapshot | path): expected a "
+		    "Snapshot (from vm:snapshot()) or a path, got %s",
+		    luaL_typename(L, 2));
+	}
+	path = lua_tostring(L, -1);                      /* 3 */
+	if (vmapi_is_local(runner_from_lua(L)))
+		return luaL_error(L, "vm `%s`: restore needs the qemu backend "
+		    "(snapshots are not supported under --vmm local)", vm->name);
+	if (stat(path, &st) != 0)
+		return luaL_error(L, "vm `%s`: restore: %s: %s", vm->name, path,
+		    strerror(errno));
+	if (vm->nfiles > 0 || vm->nstreams > 0)
+		return luaL_error(L, "vm `%s`: cannot restore with %d open "
+		    "stream(s) and %d open file(s); Close streams and files "
+		    "first", vm->name, (int)vm->nstreams, (int)vm->nfiles);
+	vmapi_vm_stop(L, vm);
+	if (s != NULL) {
+		char *p = NULL;
+
+		if (s->profile != NULL && *s->profile &&
+		    (p = strdup(s->profile)) == NULL)
+			return luaL_error(L, "out of memory");
+		if (p != NULL) {
+			free(vm->profile);
+			vm->profile = p;
+		}
+		vm->memory = s->memory;
+		vm->cpus = s->cpus;
+	}
+	vm->state = VMAPI_CREATED;
+	lua_pushcfunction(L, restore_boot);
+	lua_pushvalue(L, 1);
+	lua_pushvalue(L, 3);
+	rc = lua_pcall(L, 2, 0, 0);
+	vm->restore_from = NULL;
+	if (rc != LUA_OK) {
+		if (vm->state == VMAPI_CREATED)
+			vm->state = VMAPI_SHUTDOWN;
+		return lua_error(L);
+	}
+	lua_settop(L, 1);
+	return 1;
+}
+
 /* ---- vm_fixture ---- */
 
 struct fctx {
 	lua_State *L;
 	struct runner *r;
 	const char *file;      /* the fixture's .fixture.lua */
-	int vm_ref;            /* the restored VM */
+	int vm_ref;            /* the restored VM, or lab */
+	bool lab;              /* lab_fixture */
 };
 
 static void
@@ -201,37 +301,71 @@ on_hit(void *c, const char *n)
 	report(c, "fixture_cache_hit", n, NULL, 0, 0, 0);
 }
 
-/* Runs under pcall: (name, file, tmp) -> meta json string. */
+/* Runs under pcall: (name, file, tmp, is_lab) -> meta json string (VM)
+ * or nothing (lab). */
 static int
 build_chunk(lua_State *L)
 {
 	struct runner *r = runner_from_lua(L);
 	const char *name = luaL_checkstring(L, 1), *file = luaL_checkstring(L, 2);
+	bool is_lab = lua_toboolean(L, 4);
 	struct snap *s;
 	json_t *j;
 	char *meta, lab[600];
 	int ok;
 
+	lua_settop(L, 4);
 	snprintf(lab, sizeof(lab), "fixture:%s", name);
 	runner_push_root_lab(L, r);
-	runner_lab_new(L, lab, lua_gettop(L));           /* 5: fixture lab */
-	lua_getglobal(L, "provium");                      /* 6: saved */
-	/* 7: an outer build's path (stacked fixtures), put back after. */
+	runner_lab_new(L, lab, lua_gettop(L));           /* 6: fixture lab */
+	lua_getglobal(L, "provium");                      /* 7: saved */
+	/* 8, 9: an outer build's paths (stacked fixtures), put back after. */
 	lua_getfield(L, LUA_REGISTRYINDEX, PENDING_KEY);
-	lua_pushvalue(L, 3);
+	lua_getfield(L, LUA_REGISTRYINDEX, VMAPI_LABSNAP_PENDING);
+	/* Only the kind being built writes into the cache's temp path. */
+	if (is_lab)
+		lua_pushnil(L);
+	else
+		lua_pushvalue(L, 3);
 	lua_setfield(L, LUA_REGISTRYINDEX, PENDING_KEY);
-	lua_pushvalue(L, 5);
+	if (is_lab)
+		lua_pushvalue(L, 3);
+	else
+		lua_pushnil(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, VMAPI_LABSNAP_PENDING);
+	lua_pushvalue(L, 6);
 	lua_setglobal(L, "provium");
 	if (luaL_loadfile(L, file) != LUA_OK)
 		ok = 0;
 	else
 		ok = lua_pcall(L, 0, 1, 0) == LUA_OK;
-	lua_pushvalue(L, 6);                              /* restore provium */
+	lua_pushvalue(L, 7);                              /* restore provium */
 	lua_setglobal(L, "provium");
-	lua_pushvalue(L, 7);
+	lua_pushvalue(L, 8);
 	lua_setfield(L, LUA_REGISTRYINDEX, PENDING_KEY);
+	lua_pushvalue(L, 9);
+	lua_setfield(L, LUA_REGISTRYINDEX, VMAPI_LABSNAP_PENDING);
 	if (!ok)
 		return lua_error(L);
+	if (is_lab) {
+		if (luaL_testudata(L, -1, SNAP_MT) != NULL)
+			return luaL_error(L, "fixture `%s` returned a VM snapshot; "
+			    "use vm_fixture instead", name);
+		lua_getfield(L, -1, "path");
+		if (luaL_testudata(L, -2, VMAPI_LABSNAP_MT) == NULL)
+			return luaL_error(L, "fixture `%s` must end with `return "
+			    "provium:snapshot()` (it returned %s)", name,
+			    luaL_typename(L, -2));
+		lua_pushvalue(L, -2);
+		lua_call(L, 1, 1);
+		if (strcmp(lua_tostring(L, -1), lua_tostring(L, 3)) != 0)
+			return luaL_error(L, "fixture `%s`: call provium:snapshot() "
+			    "without a directory in lab fixtures", name);
+		return 0;
+	}
+	if (luaL_testudata(L, -1, VMAPI_LABSNAP_MT) != NULL)
+		return luaL_error(L, "fixture `%s` returned a lab snapshot; use "
+		    "lab_fixture instead", name);
 	if ((s = luaL_testudata(L, -1, SNAP_MT)) == NULL)
 		return luaL_error(L, "fixture `%s` must end with `return "
 		    "vm:snapshot()` (it returned %s)", name, luaL_typename(L, -1));
@@ -261,10 +395,16 @@ do_build(void *cv, const char *name, const char *tmp, char **meta, char **err)
 	lua_pushstring(L, name);
 	lua_pushstring(L, c->file);
 	lua_pushstring(L, tmp);
-	if (lua_pcall(L, 3, 1, 0) != LUA_OK) {
+	lua_pushboolean(L, c->lab);
+	if (lua_pcall(L, 4, 1, 0) != LUA_OK) {
 		*err = strdup(lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
 		lua_pop(L, 1);
 		return -1;
+	}
+	if (c->lab) {
+		lua_pop(L, 1);
+		*meta = NULL;
+		return 0;
 	}
 	*meta = strdup(lua_tostring(L, -1));
 	lua_pop(L, 1);
@@ -336,6 +476,44 @@ restore_vm(lua_State *L)
 	return 1;
 }
 
+/* Runs under pcall: (name, dir) -> a fresh sub-lab "fixture:<name>"
+ * ("#N" from the second restore on) of the root lab holding its VMs. */
+static int
+restore_lab(lua_State *L)
+{
+	struct runner *r = runner_from_lua(L);
+	const char *name = luaL_checkstring(L, 1);
+	char lname[600], *p;
+	lua_Integer n;
+
+	if (lua_getfield(L, LUA_REGISTRYINDEX, NAMES_KEY) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, LUA_REGISTRYINDEX, NAMES_KEY);
+	}                                                 /* 3 */
+	lua_pushfstring(L, "lab:%s", name);
+	n = (lua_pushvalue(L, -1), lua_gettable(L, 3), lua_tointeger(L, -1)) + 1;
+	lua_pop(L, 1);
+	lua_pushinteger(L, n);
+	lua_settable(L, 3);
+	snprintf(lname, sizeof(lname), n > 1 ? "fixture:%s#%lld" :
+	    "fixture:%s", name, (long long)n);
+	for (p = lname; *p; p++)
+		if (*p == '/')
+			*p = '_';
+	runner_push_root_lab(L, r);
+	lua_getfield(L, -1, "lab");
+	lua_insert(L, -2);
+	lua_pushstring(L, lname);
+	lua_call(L, 2, 1);                                /* the sub-lab */
+	lua_getfield(L, -1, "restore");
+	lua_pushvalue(L, -2);
+	lua_pushvalue(L, 2);
+	lua_call(L, 2, 1);
+	return 1;
+}
+
 static int
 do_restore(void *cv, const char *name, const char *snap, const char *meta,
     char **err)
@@ -343,6 +521,20 @@ do_restore(void *cv, const char *name, const char *snap, const char *meta,
 	struct fctx *c = cv;
 	lua_State *L = c->L;
 
+	if (c->lab) {
+		lua_pushcfunction(L, restore_lab);
+		lua_pushstring(L, name);
+		lua_pushstring(L, snap);
+		if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
+			*err = strdup(lua_tostring(L, -1) ?
+			    lua_tostring(L, -1) : "error");
+			lua_pop(L, 1);
+			return -1;
+		}
+		luaL_unref(L, LUA_REGISTRYINDEX, c->vm_ref);
+		c->vm_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+		return 0;
+	}
 	lua_pushcfunction(L, restore_vm);
 	lua_pushstring(L, name);
 	lua_pushstring(L, snap);
@@ -379,14 +571,14 @@ prepare(struct runner *r, const char *name, struct profile_config **cfg,
 	return 0;
 }
 
-/* provium:vm_fixture(path) / provium.vm_fixture(path) */
+/* vm_fixture / lab_fixture: the flow, then the restored VM or sub-lab. */
 static int
-lab_vm_fixture(lua_State *L)
+get_fixture(lua_State *L, bool lab)
 {
 	struct runner *r = runner_from_lua(L);
 	int a = runner_lab_test(L, 1) ? 2 : 1;
 	const char *name = luaL_checkstring(L, a);
-	struct fctx c = { L, r, NULL, LUA_NOREF };
+	struct fctx c = { L, r, NULL, LUA_NOREF, lab };
 	struct fixture_flow_ops ops = flow_ops;
 	struct profile_config *cfg = NULL;
 	struct fixture_env fe;
@@ -394,10 +586,14 @@ lab_vm_fixture(lua_State *L)
 	int rc;
 
 	memset(&fe, 0, sizeof(fe));
+	if (lab && vmapi_is_local(r))
+		return luaL_error(L, "provium:lab_fixture(`%s`): lab snapshots "
+		    "need the qemu backend (snapshots are not supported under "
+		    "--vmm local)", name);
 	rc = prepare(r, name, &cfg, &fe, &file, key, &dir, &msg);
 	if (rc == 0) {
 		struct fixture_flow_req rq = { dir, key, name, runner_display(r),
-		    stderr, 0 };
+		    stderr, lab };
 
 		c.file = file;
 		ops.ctx = &c;
@@ -408,7 +604,7 @@ lab_vm_fixture(lua_State *L)
 	free(file);
 	free(dir);
 	if (rc < 0) {
-		lua_pushstring(L, msg ? msg : "vm_fixture failed");
+		lua_pushstring(L, msg ? msg : "fixture failed");
 		free(msg);
 		return lua_error(L);
 	}
@@ -417,11 +613,18 @@ lab_vm_fixture(lua_State *L)
 	return 1;
 }
 
+/* provium:vm_fixture(path) / provium.vm_fixture(path) */
+static int
+lab_vm_fixture(lua_State *L)
+{
+	return get_fixture(L, false);
+}
+
+/* provium:lab_fixture(path): a sub-lab of the root lab with its VMs. */
 static int
 lab_lab_fixture(lua_State *L)
 {
-	return luaL_error(L, "provium:lab_fixture is not supported by this "
-	    "provium yet (lab snapshots); use vm_fixture");
+	return get_fixture(L, true);
 }
 
 static int
@@ -447,6 +650,8 @@ fixture_open(lua_State *L, struct runner *r)
 		return -1;
 	lua_pushcfunction(L, vm_snapshot);
 	lua_setfield(L, -2, "snapshot");
+	lua_pushcfunction(L, vm_restore);
+	lua_setfield(L, -2, "restore");
 	lua_pop(L, 2);
 	runner_lab_add_methods(L, lab);
 	return 0;

@@ -86,6 +86,7 @@ struct vmapi_stream {
 	size_t npend;
 	bool ended;
 	char what[160];               /* creation description */
+	char site[256];               /* "f.test.lua:42 (test \"foo\")" */
 };
 
 struct vmapi_worker {
@@ -119,6 +120,24 @@ void vmapi_need_booted(lua_State *L, struct vmapi_vm *vm, const char *op);
 /* Tracks the userdata at idx in the current scope (for auto-close). */
 void vmapi_track(lua_State *L, int idx);
 void vmapi_vm_methods(lua_State *L);
+
+/*
+ * Lines "  - <what> created at <site>" for every open stream of vm (of
+ * every VM if NULL) in the current scopes, malloc'd ("" if none); *n gets
+ * the count.
+ */
+char *vmapi_open_streams(lua_State *L, const struct vmapi_vm *vm, int *n);
+
+/* vm_labsnap.c: lab:snapshot / lab:restore / lab:lab, and
+ * provium.reset_between_tests (baseline before the first test, restored
+ * after every test). */
+void vmapi_labsnap_open(lua_State *L);
+/* Registry key: a lab fixture's build sets it to the cache's temp dir,
+ * where lab:snapshot() without a dir then writes. */
+#define VMAPI_LABSNAP_MT "provium.labsnapshot"
+#define VMAPI_LABSNAP_PENDING "provium.fixture.labpending"
+void vmapi_reset_begin(lua_State *L, struct runner *r);
+void vmapi_reset_end(lua_State *L, struct runner *r);
 
 /* vm_boot.c: vm:boot(opts?); stopping (never raises: poweroff, destroy,
  * vm_shutdown, release); the reservation's release. */

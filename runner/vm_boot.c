@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "events/mp.h"
@@ -239,6 +241,62 @@ restored_hello(struct vmapi_vm *vm, int64_t deadline, char **err)
 	return ac_hello(vm->ac, deadline, boot_check, vm->vmm, err);
 }
 
+/* One op with a small data map built by pack; AC status, *err on failure. */
+static int
+refresh_op(struct vmapi_vm *vm, const char *kind, int64_t ns,
+    const uint8_t *seed, size_t nseed, int64_t deadline, char **err)
+{
+	struct ac_req q;
+	struct ac_reply rep;
+	int rc;
+
+	memset(&rep, 0, sizeof(rep));
+	ac_req_begin(vm->ac, &q, kind);
+	msgpack_pack_map(&q.pk, 1);
+	if (seed != NULL) {
+		mp_str(&q.pk, "seed");
+		mp_bin(&q.pk, seed, nseed);
+	} else {
+		mp_kv_i64(&q.pk, "realtime_ns", ns);
+	}
+	rc = ac_call(vm->ac, &q, deadline, &rep, err);
+	ac_req_done(&q);
+	ac_reply_free(&rep);
+	return rc;
+}
+
+/*
+ * Every clone of a snapshot wakes with the clock and the RNG state the
+ * snapshot froze: set the guest clock to the host's and mix fresh host
+ * randomness into its RNG, so clones share neither time nor randomness.
+ */
+static int
+restored_refresh(struct vmapi_vm *vm, int64_t deadline, char **err)
+{
+	uint8_t seed[64];
+	struct timespec ts;
+	size_t got = 0;
+	ssize_t n;
+	int rc;
+
+	while (got < sizeof(seed)) {
+		if ((n = getrandom(seed + got, sizeof(seed) - got, 0)) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (asprintf(err, "getrandom: %s", strerror(errno)) < 0)
+				*err = NULL;
+			return AC_OS_ERROR;
+		}
+		got += (size_t)n;
+	}
+	if ((rc = refresh_op(vm, "reseed", 0, seed, sizeof(seed), deadline,
+	    err)) != AC_OK)
+		return rc;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return refresh_op(vm, "set_time", (int64_t)ts.tv_sec * 1000000000 +
+	    ts.tv_nsec, NULL, 0, deadline, err);
+}
+
 int
 vmapi_vm_boot(lua_State *L)
 {
@@ -251,6 +309,7 @@ vmapi_vm_boot(lua_State *L)
 	uint32_t cid;
 	int64_t deadline;
 	int rc;
+	bool refresh;
 
 	switch (vm->state) {
 	case VMAPI_CREATED:
@@ -316,6 +375,9 @@ vmapi_vm_boot(lua_State *L)
 	    o.agent_timeout_s : 30.0) * 1000));
 	rc = vm->restore_from != NULL ? restored_hello(vm, deadline, &err) :
 	    ac_hello(vm->ac, deadline, boot_check, vm->vmm, &err);
+	refresh = rc == AC_OK && vm->restore_from != NULL;
+	if (refresh)
+		rc = restored_refresh(vm, deadline, &err);
 	if (rc == AC_TIMEOUT && vmapi_test_expired(L)) {
 		free(err);
 		ac_free(vm->ac);
@@ -327,8 +389,10 @@ vmapi_vm_boot(lua_State *L)
 	}
 	if (rc != AC_OK) {
 		char *why = NULL;
-		if (asprintf(&why, "vm `%s`: the agent did not answer hello: "
-		    "%s", vm->name, err ? err : "?") < 0)
+		if (asprintf(&why, refresh ? "vm `%s`: after the restore, "
+		    "resetting the guest clock and RNG failed: %s" :
+		    "vm `%s`: the agent did not answer hello: %s", vm->name,
+		    err ? err : "?") < 0)
 			why = NULL;
 		free(err);
 		/* Give a dying agent a moment so the error names its status. */

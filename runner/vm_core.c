@@ -219,6 +219,38 @@ stop_vms(lua_State *L, int which)
 	lua_pop(L, 1);
 }
 
+char *
+vmapi_open_streams(lua_State *L, const struct vmapi_vm *vm, int *n)
+{
+	struct vmapi_stream *st;
+	const struct vmapi_vm *sv;
+	int which, i, len;
+	char *out = strdup(""), *t;
+
+	*n = 0;
+	for (which = SCOPE_FILE; which <= SCOPE_TEST; which++) {
+		push_scope_list(L, which);
+		len = (int)luaL_len(L, -1);
+		for (i = 1; i <= len && out != NULL; i++) {
+			lua_rawgeti(L, -1, i);
+			st = lua_touserdata(L, -1);
+			if (st != NULL && st->h.kind == VMAPI_K_STREAM &&
+			    !st->h.closed && ((sv = vmapi_res_vm(L, -1)) == vm ||
+			    vm == NULL)) {
+				if (asprintf(&t, "%s\n  - vm `%s`: %s created at "
+				    "%s", out, sv->name, st->what, st->site) < 0)
+					t = NULL;
+				free(out);
+				out = t;
+				++*n;
+			}
+			lua_pop(L, 1);
+		}
+		lua_pop(L, 1);
+	}
+	return out;
+}
+
 static void take_excerpt(lua_State *L);
 
 void
@@ -505,26 +537,24 @@ vmapi_open(lua_State *L, struct runner *r)
 	lua_setfield(L, LUA_REGISTRYINDEX, CTX_KEY);
 
 	vmapi_lab_open(L);
+	vmapi_labsnap_open(L);
 	excerpt_L = L;
 	return 0;
 }
 
-/* Lab snapshots need vm:snapshot, which this provium does not have yet:
- * say so instead of silently not resetting. */
+/* provium.reset_between_tests: the baseline before the first test. */
 static void
 ext_scope_begin(lua_State *L, struct runner *r, const char *test)
 {
 	(void)test;
-	if (runner_reset_between_tests(r))
-		luaL_error(L, "provium.reset_between_tests: lab snapshots are "
-		    "not supported by this provium yet; reset state in the test "
-		    "instead");
+	vmapi_reset_begin(L, r);
 }
 
 static void
 ext_scope_end(lua_State *L, struct runner *r, const char *test)
 {
 	vmapi_scope_end(L, r, test);
+	vmapi_reset_end(L, r);
 }
 
 const struct runner_ext vmapi_ext = {

@@ -1,6 +1,8 @@
 /*
  * vm_lab.c: the lab side of the VM API: lab:vm() create and lookup,
- * `lab.<name>`, lab:boot() under one joint reservation, lab:shutdown().
+ * `lab.<name>` (a VM along the parent chain, else a sub-lab of this lab;
+ * bridges are looked up after both), lab:boot() under one joint
+ * reservation, lab:shutdown().
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,6 +36,14 @@ lab_lookup(lua_State *L)
 		return 1;
 	}
 	find_vm(L, 1, lua_tostring(L, 2), &depth);
+	if (lua_isnil(L, -1)) {       /* then a sub-lab of this lab */
+		lua_pop(L, 1);
+		runner_lab_push_data(L, 1);
+		if (lua_getfield(L, -1, "labs") == LUA_TTABLE)
+			lua_getfield(L, -1, lua_tostring(L, 2));
+		else
+			lua_pushnil(L);
+	}
 	return 1;
 }
 

@@ -483,6 +483,22 @@ vmapi_push_stream(lua_State *L, int vm_idx, uint64_t id, const char *what)
 	ac_stream_add(vm->ac, id);
 	s = vmapi_res_new(L, vm_idx, VMAPI_K_STREAM, id);
 	snprintf(s->what, sizeof(s->what), "%s", what);
+	luaL_where(L, 1);           /* the Lua line that asked for it */
+	{
+		const char *w = lua_tostring(L, -1), *t;
+		size_t n = strlen(w);
+
+		while (n > 0 && (w[n - 1] == ':' || w[n - 1] == ' '))
+			n--;
+		t = runner_current_test(runner_from_lua(L));
+		if (t != NULL)
+			snprintf(s->site, sizeof(s->site), "%.*s (test \"%s\")",
+			    (int)n, w, t);
+		else
+			snprintf(s->site, sizeof(s->site), "%.*s (file scope)",
+			    (int)n, w);
+	}
+	lua_pop(L, 1);
 }
 
 void

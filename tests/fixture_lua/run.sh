@@ -145,9 +145,196 @@ test("refused", function(t)
   local ok, err = pcall(vm.snapshot, vm)
   t:assert(not ok)
   t:assert_contains(err, "cannot snapshot with 1 open stream(s)")
-  t:assert_contains(err, "Close streams")
+  t:assert_contains(err, "Close streams and files first\n  - vm `s`: tail_file(\"/proc/uptime\") created at stream.test.lua:4 (test \"refused\")")
   s:close()
 end)
 L
 run stream stream.test.lua || fail "stream: $(cat "$TMPDIR/stream.out")"
+echo "== restores: clones get the host's clock and fresh randomness; vm:restore"
+# The fixture sets its clock to 2001: a restore that kept the snapshot's
+# clock is caught.  (urandom alone would differ even without the reseed on
+# this kernel, which reseeds itself early after boot; the clock cannot.)
+cat >"$W/old.fixture.lua" <<'L'
+local vm = provium:vm("old", "linux")
+vm:boot()
+vm:clock():set(1000000000)
+return vm:snapshot()
+L
+cat >"$W/clone.test.lua" <<'L'
+local a = provium:vm_fixture("old")
+local b = provium:vm_fixture("old")
+local cmd = "head -c16 /dev/urandom | od -An -tx1 | tr -d ' \\n'; echo; date +%s"
+local function host_now()
+  local p = io.popen("date +%s.%N")
+  local s = tonumber(p:read("l")); p:close(); return s
+end
+test("clones share neither time nor randomness", function(t)
+  local ra = a:run(cmd):assert_ok().stdout
+  local rb = b:run(cmd):assert_ok().stdout
+  local ua, ta = ra:match("^(%x+)\n(%d+)\n$")
+  local ub, tb = rb:match("^(%x+)\n(%d+)\n$")
+  t:assert_eq(#ua, 32)
+  t:assert(ua ~= ub, "clones read the same urandom bytes: " .. ua)
+  local now = os.time()
+  t:assert(math.abs(tonumber(ta) - now) <= 3, "clone a clock " .. ta .. " vs host " .. now)
+  t:assert(math.abs(tonumber(tb) - now) <= 3, "clone b clock " .. tb .. " vs host " .. now)
+  t:log(string.format("skew %.3f", a:clock():get() - host_now()))
+end)
+test("vm:restore", function(t)
+  local vm = provium:vm("r", "linux", {memory = "256M"})
+  vm:boot()
+  vm:write_file("/tmp/mark", "one")
+  local cid1 = vm:cid()
+  local snap = vm:snapshot()
+  t:assert_eq(vm:state(), "shutdown")
+  t:assert(snap:size() > 0)
+  local t0 = host_now()
+  t:assert_eq(vm:restore(snap), vm)
+  t:log(string.format("restore %.3f", host_now() - t0))
+  t:assert_eq(vm:state(), "booted")
+  t:assert(vm:cid() ~= cid1)
+  t:assert_eq(vm:read_file("/tmp/mark"), "one")
+  vm:write_file("/tmp/mark", "two")
+  vm:restore(snap:path())          -- booted: shut down, then restored
+  t:assert_eq(vm:read_file("/tmp/mark"), "one")
+  local d = tonumber(vm:run("date +%s"):assert_ok().stdout)
+  t:assert(math.abs(d - os.time()) <= 3, "restored clock " .. d)
+  local s = vm:tail_file("/proc/uptime")
+  local ok, err = pcall(vm.restore, vm, snap)
+  t:assert_contains(err, "vm `r`: cannot restore with 1 open stream(s) and 0 open file(s)")
+  s:close()
+  snap:delete()
+  ok, err = pcall(vm.restore, vm, snap)
+  t:assert(not ok)
+  t:assert_contains(err, "vm `r`: restore: " .. snap:path() .. " was deleted")
+  ok, err = pcall(vm.restore, vm, "/nonexistent.snap")
+  t:assert_contains(err, "vm `r`: restore: /nonexistent.snap: No such file or directory")
+  ok, err = pcall(vm.restore, vm, 42)
+  t:assert_contains(err, "vm:restore(snapshot | path): expected a Snapshot (from vm:snapshot()) or a path, got number")
+  t:assert_eq(vm:state(), "booted")
+end)
+L
+run clone --cpus 8 --json clone.test.lua || fail "clone: $(cat "$TMPDIR/clone.out")"
+# vm_spawned / vm_shutdown pair up across the restores: r spawned 3 times.
+/usr/bin/python3 - "$TMPDIR/clone.ev" <<'PY' || fail "clone pairing"
+import sys, struct, msgpack
+d = open(sys.argv[1], "rb").read(); i = 0; up = {}; seq = []
+while i < len(d):
+    n = struct.unpack(">I", d[i:i+4])[0]
+    m = msgpack.unpackb(d[i+4:i+4+n], raw=False); i += 4 + n
+    k, p = m["kind"], m["payload"]
+    if k in ("vm_spawned", "vm_shutdown"):
+        key = p["vm_name"]
+        if k == "vm_spawned":
+            assert key not in up, key; up[key] = 1
+        else:
+            assert up.pop(key, None) == 1, key
+        if p["vm_name"] == "r": seq.append(k)
+assert not up, up
+assert seq == ["vm_spawned", "vm_shutdown"] * 3, seq
+PY
+ls "$TMPDIR"/provium-snapshot-* 2>/dev/null && fail "a temp snapshot was left behind"
+grep -oE '"(skew|restore) [-0-9.]+"' "$TMPDIR/clone.out" | sed 's/^/measured (s): /'
+echo "== lab snapshots: reset_between_tests, lab:snapshot/restore, sub-labs"
+cat >"$W/lab.test.lua" <<'L'
+provium.reset_between_tests = true
+local a = provium:vm("a", "linux", {memory = "256M"})
+local b = provium:vm("b", "linux", {memory = "256M"})
+provium:boot()
+a:write_file("/tmp/state", "base")
+test("first test dirties the lab", function(t)
+  t:assert_eq(a:read_file("/tmp/state"), "base")
+  a:write_file("/tmp/state", "dirty")
+  b:write_file("/tmp/b", "x")
+  t:log(string.format("cids %d %d", a:cid(), b:cid()))
+end)
+test("second test sees the baseline", function(t)
+  t:assert_eq(a:read_file("/tmp/state"), "base")
+  t:assert_eq(b:run("test -e /tmp/b"):ok(), false)
+  local d = tonumber(a:run("date +%s"):assert_ok().stdout)
+  t:assert(math.abs(d - os.time()) <= 3, "clock " .. d)
+end)
+test("lab:snapshot refused with a stream; restore into a sub-lab", function(t)
+  local s = a:tail_file("/proc/uptime")
+  local ok, err = pcall(file_lab.snapshot, file_lab)
+  t:assert(not ok)
+  t:assert_contains(err, "lab `provium`: snapshot refused: 0 open file handle(s), 1 open stream(s)\n  - vm `a`: tail_file(\"/proc/uptime\") created at lab.test.lua:20 (test")
+  t:assert_contains(err, "(test \"lab:snapshot refused with a stream; restore into a sub-lab\")\n  Close streams and files before snapshotting.")
+  s:close()
+  local dir = os.tmpname(); os.remove(dir)
+  t:assert_eq(file_lab:snapshot(dir), dir)
+  -- VM names are unique along the lab chain, so the root's VMs cannot
+  -- come back under it; a sub-lab's can.
+  local sub = provium:lab("src")
+  t:assert_eq(provium:lab("src"), sub)
+  t:assert_eq(provium.src, sub)
+  ok, err = pcall(sub.restore, sub, dir)
+  t:assert_contains(err, "restore: vm name `a` already exists at a parent scope")
+  sub:vm("c", "linux", {memory = "256M"}):boot()
+  sub.c:write_file("/tmp/c", "c")
+  local snap = sub:snapshot()
+  t:assert_eq(sub.c:read_file("/tmp/c"), "c")      -- still running
+  local copy = provium:lab("copy")
+  t:assert_eq(copy:restore(snap), copy)
+  t:assert_eq(copy.c:read_file("/tmp/c"), "c")
+  t:assert(copy.c:cid() ~= sub.c:cid())
+  ok, err = pcall(copy.restore, copy, snap)
+  t:assert_contains(err, "/copy`: restore: vm name `c` already exists in this lab")
+  os.execute("rm -rf " .. dir)
+end)
+L
+# The file's root lab is reachable from a test only through a global.
+sed -i '1a file_lab = provium' "$W/lab.test.lua"
+run lab --cpus 16 --json lab.test.lua || fail "lab: $(cat "$TMPDIR/lab.out")"
+ls "$TMPDIR"/provium-labsnap-* 2>/dev/null && fail "the baseline was left behind"
+
+echo "== reset_between_tests refused with a file-scope stream, naming it"
+cat >"$W/labstream.test.lua" <<'L'
+provium.reset_between_tests = true
+local a = provium:vm("a", "linux", {memory = "256M"})
+a:boot()
+local s = a:tail_file("/proc/uptime")
+test("one", function(t) end)
+test("two", function(t) end)
+L
+run labstream --cpus 16 labstream.test.lua && fail "labstream passed"
+[ "$(grep -c 'labstream.test.lua: cannot use reset_between_tests with file-scope streams (1 open):' "$TMPDIR/labstream.out")" -eq 2 ] ||
+	fail "labstream: $(cat "$TMPDIR/labstream.out")"
+grep -q '  - vm `a`: tail_file("/proc/uptime") created at labstream.test.lua:4 (file scope)' "$TMPDIR/labstream.out" ||
+	fail "labstream site: $(cat "$TMPDIR/labstream.out")"
+
+echo "== lab fixtures: build, hit, wrong kinds"
+cat >"$W/pair.fixture.lua" <<'L'
+local a = provium:vm("a", "linux", {memory = "256M"})
+local b = provium:vm("b", "linux", {memory = "256M"})
+provium:boot()
+a:write_file("/tmp/who", "a")
+b:write_file("/tmp/who", "b")
+return provium:snapshot()
+L
+cat >"$W/lf.test.lua" <<'L'
+local lab = provium:lab_fixture("pair")
+local lab2 = provium.lab_fixture("pair")
+test("lab fixture", function(t)
+  t:assert_eq(lab.a:read_file("/tmp/who"), "a")
+  t:assert_eq(lab.b:read_file("/tmp/who"), "b")
+  t:assert_eq(lab2.a:read_file("/tmp/who"), "a")
+  t:assert(lab.a:cid() ~= lab2.a:cid())
+  local d = tonumber(lab2.b:run("date +%s"):assert_ok().stdout)
+  t:assert(math.abs(d - os.time()) <= 3, "clock " .. d)
+end)
+test("wrong kinds", function(t)
+  lab:shutdown(); lab2:shutdown()
+  local ok, err = pcall(provium.vm_fixture, provium, "pair")
+  t:assert_contains(err, "fixture `pair` returned a lab snapshot; use lab_fixture instead")
+  ok, err = pcall(provium.lab_fixture, provium, "base")
+  t:assert_contains(err, "fixture `base` returned a VM snapshot; use vm_fixture instead")
+end)
+L
+run lf --cpus 16 lf.test.lua || fail "lab fixture: $(cat "$TMPDIR/lf.out")"
+got=$(events "$TMPDIR/lf.ev" | cut -d' ' -f2- | grep ' pair')
+# build, then the second lab_fixture hits; then vm_fixture("pair") builds
+# the VM kind and fails (snapshot_bytes 0).
+[ "$got" = "$(printf 'fixture_build_started pair\nfixture_build_done pair bytes>0\nfixture_cache_hit pair\nfixture_build_started pair\nfixture_build_done pair')" ] ||
+	fail "lab fixture events: $got"
 echo "fixture_lua: ok"

@@ -66,7 +66,7 @@ grep -q "test timeout exceeded (300ms)" "$TMPDIR/out4" || { cat "$TMPDIR/out4"; 
 grep -q "PASS file lab was shut down" "$TMPDIR/out4" || { cat "$TMPDIR/out4"; fail "lab not shut down after a timeout"; }
 check_events "$TMPDIR/ev3" 2 || fail "timeout: vm events not paired"
 "$PROVIUM" --vmm local reset/reset.test.lua >"$TMPDIR/out5" 2>&1 && fail "reset file passed"
-grep -q "provium.reset_between_tests: lab snapshots are not supported by this provium yet; reset state in the test instead" "$TMPDIR/out5" || { cat "$TMPDIR/out5"; fail "reset message"; }
+grep -q "provium.reset_between_tests: lab snapshots are not supported under --vmm local (there is no VM to snapshot); use --vmm qemu, or reset state in the test" "$TMPDIR/out5" || { cat "$TMPDIR/out5"; fail "reset message"; }
 # An agent that never answers, and one that is missing.
 printf '#!/bin/sh\nexec sleep 300\n' >"$TMPDIR/mute-agent"; chmod +x "$TMPDIR/mute-agent"
 PROVIUM_AGENT="$TMPDIR/mute-agent" "$PROVIUM" --vmm local -v --save-events "$TMPDIR/ev6" hang/hang.test.lua >"$TMPDIR/out6" 2>&1 && fail "hang file passed"
