@@ -542,24 +542,38 @@ static int q_snapshot(struct vmm_vm *vm, const char *path, char **err)
 	struct qemu_vm *v = qvm(vm);
 	if (need_qmp(v, err) < 0)
 		return -1;
-	/* QEMU 7.2 has no file: URI; exec: runs sh -c in QEMU's cwd. */
-	char *ap = abs_path(path), *q = ap ? shell_quote(ap) : NULL, *uri = NULL;
-	free(ap);
-	if (!q || asprintf(&uri, "exec:zstd -q -1 > %s", q) < 0) {
-		free(q);
+	/*
+	 * QEMU 7.2 has no file: URI; exec: runs sh -c in QEMU's cwd.  QEMU
+	 * says "completed" once it has written into the pipe, while zstd may
+	 * still be writing the file: zstd writes <path>.part and renames it
+	 * when done, and the snapshot is complete only once <path> exists.
+	 */
+	char *ap = abs_path(path), *part = NULL, *q = NULL, *qp = NULL, *uri = NULL;
+	if (ap && asprintf(&part, "%s.part", ap) >= 0) {
+		q = shell_quote(ap);
+		qp = shell_quote(part);
+	}
+	if (!q || !qp || asprintf(&uri, "exec:zstd -q -1 > %s && mv -f %s %s",
+	    qp, qp, q) < 0) {
+		free(ap), free(part), free(q), free(qp);
 		*err = strdup("out of memory");
 		return -1;
 	}
-	free(q);
+	free(q), free(qp);
+	(void)unlink(ap);
+	(void)unlink(part);
 	if (qmp_execute(v->qmp, "stop", NULL, QEMU_QMP_S, NULL, err) < 0) {
-		free(uri);
+		free(uri), free(ap), free(part);
 		return -1;
 	}
 	int rc = qmp_execute(v->qmp, "migrate", json_pack("{s:s}", "uri", uri),
 	    QEMU_QMP_S, NULL, err);
 	free(uri);
-	if (rc < 0)
+	if (rc < 0) {
+		free(ap), free(part);
 		return -1;
+	}
+	rc = -1;
 	double deadline = now_s() + QEMU_MIGRATE_S;
 	while (now_s() < deadline) {
 		json_t *r = NULL;
@@ -569,7 +583,18 @@ static int q_snapshot(struct vmm_vm *vm, const char *path, char **err)
 		const char *st = json_string_value(json_object_get(r, "status"));
 		if (st && strcmp(st, "completed") == 0) {
 			json_decref(r);
-			return 0;
+			/* and zstd has flushed and renamed its output */
+			while (now_s() < deadline && access(ap, F_OK) != 0)
+				sleep_ms(5);
+			if (access(ap, F_OK) == 0) {
+				rc = 0;
+			} else {
+				(void)unlink(part);
+				(void)asprintf(err, "snapshot of VM `%s` to %s: zstd "
+				    "did not finish writing it", v->name, path);
+			}
+			free(ap), free(part);
+			return rc;
 		}
 		if (st && (strcmp(st, "failed") == 0 ||
 		    strcmp(st, "cancelled") == 0)) {
@@ -578,6 +603,8 @@ static int q_snapshot(struct vmm_vm *vm, const char *path, char **err)
 			(void)asprintf(err, "snapshot of VM `%s` to %s failed: %s",
 			    v->name, path, d ? d : st);
 			json_decref(r);
+			(void)unlink(part);
+			free(ap), free(part);
 			return -1;
 		}
 		json_decref(r);
@@ -585,6 +612,8 @@ static int q_snapshot(struct vmm_vm *vm, const char *path, char **err)
 	}
 	(void)asprintf(err, "snapshot of VM `%s` to %s did not complete in %.0f s",
 	    v->name, path, QEMU_MIGRATE_S);
+	(void)unlink(part);
+	free(ap), free(part);
 	return -1;
 }
 
