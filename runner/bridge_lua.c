@@ -1144,7 +1144,8 @@ bridge_vm_booted(lua_State *L, int vm_idx)
 	    "[ \"$(cat $i/address 2>/dev/null)\" = \"$1\" ] || continue; "
 	    "d=${i##*/}; "
 	    "echo 1 >/proc/sys/net/ipv6/conf/$d/disable_ipv6 2>/dev/null; "
-	    "ip addr add $2/24 dev $d && ip link set $d up; return; done; "
+	    /* replace, not add: a restored guest already has it */
+	    "ip addr replace $2/24 dev $d && ip link set $d up; return; done; "
 	    "echo \"no network interface with MAC $1 in the guest (is "
 	    "virtio_net in the profile's modules?)\" >&2; return 1; }\n"
 	    "true");

@@ -24,6 +24,9 @@ fi
 echo "== ping, partitions, latency"
 "$PROVIUM" ping.test.lua || fail "ping.test.lua"
 
+echo "== a VM restored from a snapshot reconnects; partitions hold"
+"$PROVIUM" snap.test.lua || fail "snap.test.lua"
+
 echo "== drop rate, bandwidth, isolation, link, capture"
 "$PROVIUM" impair.test.lua || fail "impair.test.lua"
 
