@@ -203,6 +203,13 @@ iter_run(const struct iter_env *e)
 		if (rc < 2)
 			rc = 2;
 	}
+	/* A saved event file that lost frames is not a record of the run:
+	 * CI must not mistake it for one. */
+	if (sinks.lost && rc < 2) {
+		fprintf(stderr, "provium: the saved events are incomplete (see "
+		    "above); exit status 2\n");
+		rc = 2;
+	}
 	if (rc != 2)
 		save_rerun_state(&files, failed);
 out:

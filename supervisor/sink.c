@@ -70,6 +70,7 @@ sink_file_open(const char *path, char *err, size_t errlen)
 	}
 	f->base.ops = &fd_sink_ops;
 	f->base.name = f->name_buf;
+	f->base.durable = 1;
 	f->fd = fd;
 	f->owned = 1;
 	f->lock = 1;
@@ -113,13 +114,18 @@ sink_set_write(struct sink_set *set, const void *body, size_t len,
 			i++;
 			continue;
 		}
-		fprintf(stderr, "provium: %s: write failed (%s); no more events "
-		    "go there\n", s->name, strerror(errno));
+		fprintf(stderr, "provium: %s: write failed at frame %llu (%s); "
+		    "events from frame %llu on are lost there\n", s->name,
+		    (unsigned long long)set->frames, strerror(errno),
+		    (unsigned long long)set->frames);
+		if (s->durable)
+			set->lost = 1;
 		s->ops->close(s);
 		memmove(&set->v[i], &set->v[i + 1],
 		    (set->n - i - 1) * sizeof(set->v[0]));
 		set->n--;
 	}
+	set->frames++;
 }
 
 void

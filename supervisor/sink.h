@@ -12,6 +12,7 @@
 #define PROVIUM_SINK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct event;
 struct sink;
@@ -26,6 +27,7 @@ struct sink_ops {
 struct sink {
 	const struct sink_ops *ops;
 	const char *name;   /* for messages: "--save-events FILE" */
+	int durable;        /* a record (a file): losing it makes the run exit 2 */
 };
 
 /* Appends frames to path (created 0644 if missing); flushed per frame. */
@@ -44,6 +46,8 @@ struct sink *sink_junit_new(struct junit *j, const char *name);
 struct sink_set {
 	struct sink *v[SINK_SET_MAX];
 	size_t n;
+	uint64_t frames;    /* frames written so far (the next one's index) */
+	int lost;           /* a durable sink failed: the record is incomplete */
 };
 
 int sink_set_add(struct sink_set *set, struct sink *s);

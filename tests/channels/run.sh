@@ -62,4 +62,15 @@ b = d['buckets']
 assert b['2']['passed'] == 1 and b['1.3']['failed'] == 1, d
 assert d.get('complete', True), d
 PY
+# a full disk under --save-events: the run completes, stderr names the
+# first lost frame, and the exit status is 2 so CI cannot miss it
+set +e
+"$PROVIUM" --save-events /dev/full "$here/pass.test.lua" >"$t/out" 2>"$t/err"
+rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "--save-events to a full disk: exit $rc, want 2"
+grep -q 'write failed at frame 0 (No space left on device); events from frame 0 on are lost' "$t/err" ||
+	fail "full disk message: $(cat "$t/err")"
+grep -q '^1 file(s); 1 passed, 1 failed' "$t/out" || fail "the run did not complete: $(cat "$t/out")"
+
 echo "channels: ok"
