@@ -179,6 +179,7 @@ scan_one(struct discovered *d, char **err)
 	}
 	if ((size_t)st.st_size > SCAN_MAX_BYTES) {
 		close(fd);
+		d->scan.uses_vms = true;    /* unknown: keep preflight */
 		return 0;
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {

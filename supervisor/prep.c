@@ -9,41 +9,13 @@
 #include "vm/preflight.h"
 #include "vm/profile.h"
 
-static bool
-text_uses_vms(const char *path)
-{
-	static const char *const needles[] = {
-		":vm(", ".vm(", "vm_fixture", "lab_fixture", ":boot(",
-	};
-	char *buf;
-	long n;
-	FILE *f;
-	bool hit = false;
-	size_t i;
-
-	if ((f = fopen(path, "r")) == NULL)
-		return false;          /* the runner reports it properly */
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET) != 0 || (buf = malloc((size_t)n + 1)) == NULL) {
-		fclose(f);
-		return false;
-	}
-	n = (long)fread(buf, 1, (size_t)n, f);
-	buf[n] = '\0';
-	fclose(f);
-	for (i = 0; i < sizeof(needles) / sizeof(*needles) && !hit; i++)
-		hit = memmem(buf, (size_t)n, needles[i], strlen(needles[i])) != NULL;
-	free(buf);
-	return hit;
-}
-
 bool
 prep_files_use_vms(const struct discover_list *files)
 {
 	size_t i;
 
 	for (i = 0; i < files->n; i++)
-		if (text_uses_vms(files->v[i].display))
+		if (files->v[i].scan.uses_vms)
 			return true;
 	return false;
 }

@@ -16,9 +16,9 @@
 #include "supervisor/discover.h"
 
 /*
- * True when some discovered file mentions the VM API (a cheap text test:
- * `:vm(`, `.vm(`, `vm_fixture`, `lab_fixture`, `:boot(`), so pure-Lua
- * suites pay for no preflight and need no QEMU on the machine.
+ * True when some discovered file mentions the VM API (scan.h's
+ * uses_vms, found while discovery scanned it), so pure-Lua suites pay
+ * for no preflight and need no QEMU on the machine.
  */
 bool prep_files_use_vms(const struct discover_list *files);
 

@@ -223,6 +223,20 @@ parse_claim(struct lexer *lx, struct scan_result *r)
 	return true;
 }
 
+static bool
+mentions_vms(const char *src, size_t len)
+{
+	static const char *const needles[] = {
+		":vm(", ".vm(", "vm_fixture", "lab_fixture", ":boot(",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(needles) / sizeof(*needles); i++)
+		if (memmem(src, len, needles[i], strlen(needles[i])) != NULL)
+			return true;
+	return false;
+}
+
 int
 scan_source(const char *src, size_t len, struct scan_result *r)
 {
@@ -231,6 +245,7 @@ scan_source(const char *src, size_t len, struct scan_result *r)
 	int depth = 0;  /* blocks and brackets: 0 = file scope */
 
 	memset(r, 0, sizeof(*r));
+	r->uses_vms = mentions_vms(src, len);
 	if (len >= 1 && src[0] == '#')      /* shebang line */
 		while (lx.pos < len && src[lx.pos] != '\n')
 			lx.pos++;

@@ -22,6 +22,10 @@ struct scan_result {
 	size_t nfixture_refs;
 	bool has_claim;
 	struct resource_amount claim;
+	/* The source mentions the VM API (`:vm(`, `.vm(`, `vm_fixture`,
+	 * `lab_fixture`, `:boot(`): a cheap text test that decides whether the
+	 * run needs preflight.  Also true for a file too big to scan. */
+	bool uses_vms;
 };
 
 /* Scans src[0..len).  0, or -1 (ENOMEM). */
