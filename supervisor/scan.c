@@ -1,150 +1,16 @@
-/* scan.c: a minimal Lua lexer that finds fixture refs and a file-scope claim. */
-#include <ctype.h>
+/* scan.c: fixture refs and a file-scope claim from fixtures/lualex.h tokens. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixtures/lualex.h"
 #include "scan.h"
 #include "size.h"
 
-enum tok_type { T_EOF, T_NAME, T_STRING, T_NUMBER, T_PUNCT };
-
-struct tok {
-	enum tok_type type;
-	const char *p;      /* name/number text, string body, or punct char */
-	size_t n;
-	bool escaped;       /* string had escapes: not taken literally */
-};
-
-struct lexer {
-	const char *s;
-	size_t len, pos;
-};
-
-/* Length of a long bracket opener "[==[" at pos, or 0; level in *lvl. */
-static size_t
-long_open(const struct lexer *lx, size_t pos, size_t *lvl)
-{
-	size_t i = pos + 1, l = 0;
-
-	if (pos >= lx->len || lx->s[pos] != '[')
-		return 0;
-	while (i < lx->len && lx->s[i] == '=')
-		i++, l++;
-	if (i < lx->len && lx->s[i] == '[') {
-		*lvl = l;
-		return i + 1 - pos;
-	}
-	return 0;
-}
-
-/* Skips to after the matching "]==]"; returns the body end. */
-static size_t
-long_close(struct lexer *lx, size_t lvl)
-{
-	while (lx->pos < lx->len) {
-		if (lx->s[lx->pos] == ']') {
-			size_t i = lx->pos + 1, l = 0;
-			while (i < lx->len && lx->s[i] == '=')
-				i++, l++;
-			if (l == lvl && i < lx->len && lx->s[i] == ']') {
-				size_t end = lx->pos;
-				lx->pos = i + 1;
-				return end;
-			}
-		}
-		lx->pos++;
-	}
-	return lx->len;
-}
-
-static void
-next_tok(struct lexer *lx, struct tok *t)
-{
-	const char *s = lx->s;
-	size_t lvl, k;
-
-	for (;;) {
-		while (lx->pos < lx->len && isspace((unsigned char)s[lx->pos]))
-			lx->pos++;
-		if (lx->pos + 1 < lx->len && s[lx->pos] == '-' &&
-		    s[lx->pos + 1] == '-') {
-			lx->pos += 2;
-			if ((k = long_open(lx, lx->pos, &lvl)) != 0) {
-				lx->pos += k;
-				(void)long_close(lx, lvl);
-			} else {
-				while (lx->pos < lx->len && s[lx->pos] != '\n')
-					lx->pos++;
-			}
-			continue;
-		}
-		break;
-	}
-	memset(t, 0, sizeof(*t));
-	if (lx->pos >= lx->len) {
-		t->type = T_EOF;
-		return;
-	}
-	char c = s[lx->pos];
-	if (isalpha((unsigned char)c) || c == '_') {
-		t->type = T_NAME;
-		t->p = s + lx->pos;
-		while (lx->pos < lx->len && (isalnum((unsigned char)s[lx->pos]) ||
-		    s[lx->pos] == '_'))
-			lx->pos++;
-		t->n = (size_t)(s + lx->pos - t->p);
-	} else if (isdigit((unsigned char)c)) {
-		t->type = T_NUMBER;
-		t->p = s + lx->pos;
-		while (lx->pos < lx->len && (isalnum((unsigned char)s[lx->pos]) ||
-		    s[lx->pos] == '.'))
-			lx->pos++;
-		t->n = (size_t)(s + lx->pos - t->p);
-	} else if (c == '"' || c == '\'') {
-		t->type = T_STRING;
-		t->p = s + ++lx->pos;
-		while (lx->pos < lx->len && s[lx->pos] != c && s[lx->pos] != '\n') {
-			if (s[lx->pos] == '\\') {
-				t->escaped = true;
-				lx->pos++;
-			}
-			lx->pos++;
-		}
-		t->n = (size_t)(s + (lx->pos < lx->len ? lx->pos : lx->len) - t->p);
-		if (lx->pos < lx->len)
-			lx->pos++;
-	} else if ((k = long_open(lx, lx->pos, &lvl)) != 0) {
-		t->type = T_STRING;
-		lx->pos += k;
-		if (lx->pos < lx->len && s[lx->pos] == '\n')
-			lx->pos++;
-		t->p = s + lx->pos;
-		t->n = long_close(lx, lvl) - (size_t)(t->p - s);
-	} else {
-		t->type = T_PUNCT;
-		t->p = s + lx->pos++;
-		t->n = 1;
-	}
-}
-
-static bool
-is_name(const struct tok *t, const char *name)
-{
-	return t->type == T_NAME && t->n == strlen(name) &&
-	    memcmp(t->p, name, t->n) == 0;
-}
-
-static bool
-is_punct(const struct tok *t, char c)
-{
-	return t->type == T_PUNCT && *t->p == c;
-}
-
 /* A literal's text through size_parse ("512M", 1048576). */
 static int
-literal_size(const struct tok *t, uint64_t *bytes)
+literal_size(const struct lualex_tok *t, uint64_t *bytes)
 {
 	char buf[64], err[128];
 
@@ -156,7 +22,7 @@ literal_size(const struct tok *t, uint64_t *bytes)
 }
 
 static int
-add_ref(struct scan_result *r, const struct tok *t)
+add_ref(struct scan_result *r, const struct lualex_tok *t)
 {
 	static const char suffix[] = ".fixture.lua";
 	size_t n = t->n, sl = sizeof(suffix) - 1, i;
@@ -189,30 +55,31 @@ add_ref(struct scan_result *r, const struct tok *t)
  * false, and the lexer stays inside the table.
  */
 static bool
-parse_claim(struct lexer *lx, struct scan_result *r)
+parse_claim(struct lualex *lx, struct scan_result *r)
 {
-	struct tok k, eq, v;
+	struct lualex_tok k, eq, v;
 	struct resource_amount a = { 0, 0 };
 	uint64_t n;
 
 	for (;;) {
-		next_tok(lx, &k);
-		if (is_punct(&k, '}'))
+		lualex_next(lx, &k);
+		if (lualex_punct(&k, "}"))
 			break;
-		if (is_punct(&k, ',') || is_punct(&k, ';'))
+		if (lualex_punct(&k, ",;"))
 			continue;
-		next_tok(lx, &eq);
-		next_tok(lx, &v);
-		if (k.type != T_NAME || !is_punct(&eq, '='))
+		lualex_next(lx, &eq);
+		lualex_next(lx, &v);
+		if (k.kind != LUALEX_NAME || !lualex_punct(&eq, "="))
 			return false;
-		if (v.type != T_NUMBER && !(v.type == T_STRING && !v.escaped))
+		if (v.kind != LUALEX_NUMBER &&
+		    !(v.kind == LUALEX_STRING && !v.escaped))
 			return false;
-		if (is_name(&k, "memory")) {
+		if (lualex_name(&k, "memory")) {
 			if (literal_size(&v, &n))
 				return false;
 			a.memory_bytes = n;
-		} else if (is_name(&k, "cpus")) {
-			if (v.type != T_NUMBER || literal_size(&v, &n) ||
+		} else if (lualex_name(&k, "cpus")) {
+			if (v.kind != LUALEX_NUMBER || literal_size(&v, &n) ||
 			    n > UINT32_MAX)
 				return false;
 			a.cpus = (uint32_t)n;
@@ -240,59 +107,60 @@ mentions_vms(const char *src, size_t len)
 int
 scan_source(const char *src, size_t len, struct scan_result *r)
 {
-	struct lexer lx = { src, len, 0 };
-	struct tok t, prev = { 0 }, a, b;
+	struct lualex lx;
+	struct lualex_tok t, prev = { 0 }, a, b;
 	int depth = 0;  /* blocks and brackets: 0 = file scope */
 
 	memset(r, 0, sizeof(*r));
 	r->uses_vms = mentions_vms(src, len);
-	if (len >= 1 && src[0] == '#')      /* shebang line */
-		while (lx.pos < len && src[lx.pos] != '\n')
-			lx.pos++;
-	for (next_tok(&lx, &t); t.type != T_EOF; prev = t, next_tok(&lx, &t)) {
-		bool member = is_punct(&prev, '.') || is_punct(&prev, ':');
+	lualex_init(&lx, src, len);
+	for (lualex_next(&lx, &t); t.kind != LUALEX_EOF;
+	    prev = t, lualex_next(&lx, &t)) {
+		bool member = lualex_punct(&prev, ".:");
 
-		if (t.type == T_NAME && !member) {
-			if (is_name(&t, "function") || is_name(&t, "if") ||
-			    is_name(&t, "do") || is_name(&t, "repeat"))
+		if (t.kind == LUALEX_NAME && !member) {
+			if (lualex_name(&t, "function") ||
+			    lualex_name(&t, "if") || lualex_name(&t, "do") ||
+			    lualex_name(&t, "repeat"))
 				depth++;
-			else if (is_name(&t, "end") || is_name(&t, "until"))
+			else if (lualex_name(&t, "end") ||
+			    lualex_name(&t, "until"))
 				depth--;
-		} else if (is_punct(&t, '(') || is_punct(&t, '{') ||
-		    is_punct(&t, '[')) {
+		} else if (lualex_punct(&t, "({[")) {
 			depth++;
-		} else if (is_punct(&t, ')') || is_punct(&t, '}') ||
-		    is_punct(&t, ']')) {
+		} else if (lualex_punct(&t, ")}]")) {
 			depth--;
 		}
-		if (is_name(&t, "vm_fixture") || is_name(&t, "lab_fixture")) {
-			next_tok(&lx, &a);
-			if (is_punct(&a, '(')) {
+		if (lualex_name(&t, "vm_fixture") ||
+		    lualex_name(&t, "lab_fixture")) {
+			lualex_next(&lx, &a);
+			if (lualex_punct(&a, "(")) {
 				depth++;
 				prev = a;
-				next_tok(&lx, &a);
+				lualex_next(&lx, &a);
 			}
-			if (a.type == T_STRING && !a.escaped && add_ref(r, &a))
+			if (a.kind == LUALEX_STRING && !a.escaped &&
+			    add_ref(r, &a))
 				goto oom;
 			t = a;
-			if (is_punct(&a, ')') || is_punct(&a, '}'))
+			if (lualex_punct(&a, ")}"))
 				depth--;
-			else if (is_punct(&a, '{'))
+			else if (lualex_punct(&a, "{"))
 				depth++;
 			continue;
 		}
-		if (depth == 0 && is_name(&t, "provium") && !member) {
+		if (depth == 0 && lualex_name(&t, "provium") && !member) {
 			size_t save = lx.pos;
-			next_tok(&lx, &a);
-			next_tok(&lx, &b);
-			if (is_punct(&a, ':') && is_name(&b, "claim")) {
+			lualex_next(&lx, &a);
+			lualex_next(&lx, &b);
+			if (lualex_punct(&a, ":") && lualex_name(&b, "claim")) {
 				int paren = 0;
-				next_tok(&lx, &a);
-				if (is_punct(&a, '(')) {
+				lualex_next(&lx, &a);
+				if (lualex_punct(&a, "(")) {
 					paren = 1;
-					next_tok(&lx, &a);
+					lualex_next(&lx, &a);
 				}
-				if (is_punct(&a, '{') && !r->has_claim) {
+				if (lualex_punct(&a, "{") && !r->has_claim) {
 					if (!parse_claim(&lx, r))
 						depth++;
 					depth += paren;

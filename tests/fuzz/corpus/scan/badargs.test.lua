@@ -1,2 +1,0 @@
-test("ok", function(t) end)
-test("no function")

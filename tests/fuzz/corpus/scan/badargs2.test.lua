@@ -1,1 +1,0 @@
-test(42, function(t) end)

@@ -1,2 +1,0 @@
-provium:claim{memory = "2G", cpus = 1}
-test("never", function(t) end)

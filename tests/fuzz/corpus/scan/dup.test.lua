@@ -1,2 +1,0 @@
-test("a", function(t) end)
-test("a", function(t) end)

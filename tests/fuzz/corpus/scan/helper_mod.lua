@@ -1,3 +1,0 @@
-local M = {}
-function M.double(x) return 2 * x end
-return M

@@ -1,7 +1,0 @@
-test("declares", function(t)
-	local ok, err = pcall(test, "inner", function() end)
-	t:assert(not ok)
-	t:log(err)
-	ok, err = pcall(todo)
-	t:log(err)
-end)

@@ -1,5 +1,0 @@
-test("never", function(t) end)
-local function helper()
-	error("setup failed")
-end
-helper()

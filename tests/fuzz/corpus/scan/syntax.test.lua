@@ -1,3 +1,0 @@
-test("never", function(t) end)
-
-local x = = 1

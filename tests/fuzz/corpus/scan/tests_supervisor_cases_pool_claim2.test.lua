@@ -1,2 +1,0 @@
-provium:claim{memory = "64M", cpus = 2}
-test("c2", function(t) os.execute("sleep 0.2") end)

@@ -1,2 +1,0 @@
-provium:claim{memory = "1G", cpus = 64}
-test("big", function(t) end)

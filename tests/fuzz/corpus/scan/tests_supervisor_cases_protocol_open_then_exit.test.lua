@@ -1,7 +1,0 @@
---! hello
---! registered x
---! claim 1024 1
---! vm v1 100
---! build images/base
---! started x
---! exit 3

@@ -1,3 +1,0 @@
-todo("not written yet")
-test("one", function(t) t:fail("ran") end)
-test("two", {tags = {"x"}}, function(t) t:fail("ran") end)
