@@ -218,12 +218,16 @@ scan_one(struct discovered *d, char **err)
 	ssize_t n;
 	size_t got = 0;
 
-	if ((fd = open(d->display, O_RDONLY | O_CLOEXEC)) < 0 ||
-	    fstat(fd, &st) != 0) {
-		*err = fmt("%s: %s", d->display, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
+	/*
+	 * A file that cannot be read (permissions, vanished) is still run:
+	 * its runner fails it with a chunk_error naming the reason, and the
+	 * other files are not affected.  Nothing to scan, so no VMs either.
+	 */
+	if ((fd = open(d->display, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return 0;
 	}
 	if ((size_t)st.st_size > SCAN_MAX_BYTES) {
 		close(fd);
