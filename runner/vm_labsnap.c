@@ -105,31 +105,6 @@ ls_gc(lua_State *L)
 	return 0;
 }
 
-/* Pushes the lab's own VMs (data.vms) as an array sorted by name. */
-static int
-own_vms(lua_State *L, int lab)
-{
-	int n = 0;
-
-	lua_newtable(L);
-	runner_lab_push_data(L, lab);
-	if (lua_getfield(L, -1, "vms") == LUA_TTABLE) {
-		lua_pushnil(L);
-		while (lua_next(L, -2) != 0)
-			lua_rawseti(L, -5, ++n);
-	}
-	lua_pop(L, 2);
-	return n;
-}
-
-static int
-by_name(const void *a, const void *b)
-{
-	const struct vmapi_vm *const *x = a, *const *y = b;
-
-	return strcmp((*x)->name, (*y)->name);
-}
-
 /* Snapshot file name of the i-th VM: no '/' and no leading dot. */
 static void
 snap_file(char *buf, size_t n, int i, const char *name)
@@ -161,7 +136,7 @@ lab_snapshot(lua_State *L)
 		vmapi_raisef(L, "lab `%s`: snapshot needs the qemu backend "
 		    "(snapshots are not supported under --vmm local)", lname);
 	lua_settop(L, 2);
-	n = own_vms(L, 1);                                /* 3 */
+	n = vmapi_lab_members(L, 1);                      /* 3, by name */
 	for (i = 1; i <= n; i++) {
 		struct vmapi_vm *vm;
 
@@ -176,7 +151,6 @@ lab_snapshot(lua_State *L)
 		vms[nvm++] = vm;
 		nfiles += (int)vm->nfiles;
 	}
-	qsort(vms, (size_t)nvm, sizeof(vms[0]), by_name);
 	listing = NULL;
 	for (i = 0; i < nvm; i++) {
 		int k;
