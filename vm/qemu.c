@@ -37,8 +37,11 @@
 #include "vm/vmm_backend.h"
 
 #define QEMU_BIN          "qemu-system-x86_64"
-#define QEMU_START_S      10.0    /* exec -> QMP socket answering */
-#define QEMU_QMP_S        5.0     /* one QMP command */
+/* QMP answers in milliseconds on an idle host; the limits are for a hung
+ * QEMU and are generous because a CI box running ASan builds and TCG
+ * guests side by side can starve QEMU for seconds (seen at load 36). */
+#define QEMU_START_S      30.0    /* exec -> QMP socket answering */
+#define QEMU_QMP_S        30.0    /* one QMP command */
 #define QEMU_INCOMING_S   60.0    /* restore: inmigrate -> paused */
 #define QEMU_MIGRATE_S    120.0   /* snapshot: migrate -> completed */
 #define QEMU_QUIT_MS      2000u
