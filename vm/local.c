@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "events/xfmt.h"
 #include "vm/vmm_backend.h"
 
 #define LOCAL_AGENT_FD 3
@@ -37,22 +38,6 @@ struct local_vm {
 	int wstatus;
 	char scratch[PATH_MAX];
 };
-
-static char *
-errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-errf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = strdup("out of memory");
-	va_end(ap);
-	return s;
-}
 
 static int
 exe_dir(char *buf, size_t n)
@@ -80,7 +65,7 @@ find_agent(char *out, size_t n, char **err)
 
 	if (env != NULL && *env != '\0') {
 		if (access(env, X_OK) != 0) {
-			*err = errf("vmm local: $PROVIUM_AGENT=%s is not "
+			*err = xfmt("vmm local: $PROVIUM_AGENT=%s is not "
 			    "executable: %s", env, strerror(errno));
 			return -1;
 		}
@@ -95,7 +80,7 @@ find_agent(char *out, size_t n, char **err)
 		if (access(out, X_OK) == 0)
 			return 0;
 	}
-	*err = errf("vmm local: provium-agent not found (looked at "
+	*err = xfmt("vmm local: provium-agent not found (looked at "
 	    "$PROVIUM_AGENT, %s/provium-agent and %s/../libexec/provium/"
 	    "provium-agent); build it with `make bins` or set PROVIUM_AGENT",
 	    dir, dir);
@@ -211,7 +196,7 @@ local_boot(const struct vmm_boot_opts *o, struct vmm_vm **impl, char **err)
 	if (find_agent(agent, sizeof(agent), err) != 0)
 		return -1;
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
-		*err = errf("vmm local: out of memory");
+		*err = xfmt("vmm local: out of memory");
 		return -1;
 	}
 	l->base.ops = &vmm_local_ops;
@@ -223,17 +208,17 @@ local_boot(const struct vmm_boot_opts *o, struct vmm_vm **impl, char **err)
 	snprintf(l->scratch, sizeof(l->scratch),
 	    "%s/provium-local-%d-%u-XXXXXX", tmp, (int)parent, o->cid);
 	if (mkdtemp(l->scratch) == NULL) {
-		*err = errf("vmm local: cannot create scratch dir %s: %s "
+		*err = xfmt("vmm local: cannot create scratch dir %s: %s "
 		    "(check $TMPDIR)", l->scratch, strerror(errno));
 		free(l);
 		return -1;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-		*err = errf("vmm local: socketpair: %s", strerror(errno));
+		*err = xfmt("vmm local: socketpair: %s", strerror(errno));
 		goto fail_dir;
 	}
 	if (pipe2(ep, O_CLOEXEC) != 0) {
-		*err = errf("vmm local: pipe: %s", strerror(errno));
+		*err = xfmt("vmm local: pipe: %s", strerror(errno));
 		close(sv[0]); close(sv[1]);
 		goto fail_dir;
 	}
@@ -243,7 +228,7 @@ local_boot(const struct vmm_boot_opts *o, struct vmm_vm **impl, char **err)
 	close(sv[1]);
 	close(ep[1]);
 	if (l->pid < 0) {
-		*err = errf("vmm local: fork: %s", strerror(errno));
+		*err = xfmt("vmm local: fork: %s", strerror(errno));
 		close(sv[0]); close(ep[0]);
 		goto fail_dir;
 	}
@@ -255,7 +240,7 @@ local_boot(const struct vmm_boot_opts *o, struct vmm_vm **impl, char **err)
 	close(ep[0]);
 	l->fd = sv[0];
 	if (r == (ssize_t)sizeof(e)) {
-		*err = errf("vmm local: cannot start %s: %s", agent,
+		*err = xfmt("vmm local: cannot start %s: %s", agent,
 		    strerror(e));
 		waitpid(l->pid, NULL, 0);
 		close(l->fd);
@@ -310,12 +295,12 @@ local_boot_failed(struct vmm_vm *impl, const char *why)
 	struct local_vm *l = (struct local_vm *)impl;
 
 	if (!local_exited(impl))
-		return errf("%s (local agent pid %d still running)", why,
+		return xfmt("%s (local agent pid %d still running)", why,
 		    (int)l->pid);
 	if (WIFSIGNALED(l->wstatus))
-		return errf("%s (local agent pid %d killed by signal %d)",
+		return xfmt("%s (local agent pid %d killed by signal %d)",
 		    why, (int)l->pid, WTERMSIG(l->wstatus));
-	return errf("%s (local agent pid %d exited with status %d)", why,
+	return xfmt("%s (local agent pid %d exited with status %d)", why,
 	    (int)l->pid, WEXITSTATUS(l->wstatus));
 }
 
@@ -323,7 +308,7 @@ local_boot_failed(struct vmm_vm *impl, const char *why)
 static int
 unsupported(const char *what, char **err)
 {
-	*err = errf("vmm local: %s is not supported (no real VM; use "
+	*err = xfmt("vmm local: %s is not supported (no real VM; use "
 	    "--vmm qemu)", what);
 	errno = ENOTSUP;
 	return -1;

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "events/xfmt.h"
 #include "vm/accel.h"
 #include "vm/overlay.h"
 #include "vm/profile.h"
@@ -120,10 +121,9 @@ __attribute__((format(printf, 2, 3)))
 static void argf(struct args *a, const char *fmt, ...)
 {
 	va_list ap;
-	char *s = NULL;
+	char *s;
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
+	s = xfmt_v(fmt, ap);
 	va_end(ap);
 	if (!s) {
 		a->failed = 1;
