@@ -2,33 +2,18 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "events/xfmt.h"
 #include "discover.h"
 
 #define TEST_SUFFIX ".test.lua"
 /* A test file bigger than this is not scanned (it still runs). */
 #define SCAN_MAX_BYTES (16u * 1024 * 1024)
-
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-fmt(const char *f, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, f);
-	if (vasprintf(&s, f, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
 
 static int
 has_suffix(const char *s, const char *suf)
@@ -143,7 +128,7 @@ add_file(struct walk *w, const char *path, const char *rel)
 	w->l->n++;
 	return 0;
 oom:
-	*w->err = fmt("out of memory");
+	*w->err = xfmt("out of memory");
 	return -1;
 }
 
@@ -156,7 +141,7 @@ walk_dir(struct walk *w, const char *dir, const char *rel)
 	int rc = 0;
 
 	if ((d = opendir(dir)) == NULL) {
-		*w->err = fmt("%s: %s", dir, strerror(errno));
+		*w->err = xfmt("%s: %s", dir, strerror(errno));
 		return -1;
 	}
 	while (rc == 0 && (errno = 0, e = readdir(d)) != NULL) {
@@ -165,14 +150,14 @@ walk_dir(struct walk *w, const char *dir, const char *rel)
 
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		p = fmt("%s/%s", dir, e->d_name);
-		r = *rel ? fmt("%s/%s", rel, e->d_name) : strdup(e->d_name);
+		p = xfmt("%s/%s", dir, e->d_name);
+		r = *rel ? xfmt("%s/%s", rel, e->d_name) : strdup(e->d_name);
 		if (p == NULL || r == NULL) {
-			*w->err = fmt("out of memory");
+			*w->err = xfmt("out of memory");
 			rc = -1;
 		} else if (lstat(p, &st) != 0) {
 			if (errno != ENOENT) {  /* vanished while walking: fine */
-				*w->err = fmt("%s: %s", p, strerror(errno));
+				*w->err = xfmt("%s: %s", p, strerror(errno));
 				rc = -1;
 			}
 		} else if (S_ISDIR(st.st_mode)) {
@@ -184,7 +169,7 @@ walk_dir(struct walk *w, const char *dir, const char *rel)
 		free(r);
 	}
 	if (rc == 0 && errno != 0) {
-		*w->err = fmt("%s: %s", dir, strerror(errno));
+		*w->err = xfmt("%s: %s", dir, strerror(errno));
 		rc = -1;
 	}
 	closedir(d);
@@ -236,7 +221,7 @@ scan_one(struct discovered *d, char **err)
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
 		close(fd);
-		*err = fmt("out of memory");
+		*err = xfmt("out of memory");
 		return -1;
 	}
 	while (got < (size_t)st.st_size &&
@@ -248,7 +233,7 @@ scan_one(struct discovered *d, char **err)
 	memset(&res, 0, sizeof(res));
 	if (scan_source(buf, got, &res) != 0) {
 		free(buf);
-		*err = fmt("out of memory");
+		*err = xfmt("out of memory");
 		return -1;
 	}
 	free(buf);
@@ -259,7 +244,7 @@ scan_one(struct discovered *d, char **err)
 	}
 	if ((d->scan = malloc(sizeof(*d->scan))) == NULL) {
 		scan_result_clear(&res);
-		*err = fmt("out of memory");
+		*err = xfmt("out of memory");
 		return -1;
 	}
 	*d->scan = res;
@@ -287,14 +272,14 @@ discover_run(const char *const *paths, size_t npaths, const char *filter,
 		struct stat st;
 
 		if (stat(paths[i], &st) != 0) {
-			*err = fmt("%s: %s", paths[i], strerror(errno));
+			*err = xfmt("%s: %s", paths[i], strerror(errno));
 			goto fail;
 		}
 		if (S_ISDIR(st.st_mode)) {
 			if (walk_dir(&w, paths[i], "") != 0)
 				goto fail;
 		} else if (!has_suffix(paths[i], TEST_SUFFIX)) {
-			*err = fmt("%s: not a test file (a file argument must end "
+			*err = xfmt("%s: not a test file (a file argument must end "
 			    "in " TEST_SUFFIX ")", paths[i]);
 			goto fail;
 		} else if (add_file(&w, paths[i], paths[i]) != 0) {
