@@ -264,7 +264,8 @@ fail_devnull:
 	return -1;
 }
 
-int spawn_call(int (*fn)(void *), void *arg, pid_t *pid, char **err)
+int
+spawn_call(int (*fn)(void *), void *arg, pid_t *pid, char **err)
 {
 	sigset_t all, old;
 	sigfillset(&all);
@@ -288,7 +289,8 @@ int spawn_call(int (*fn)(void *), void *arg, pid_t *pid, char **err)
 	return 0;
 }
 
-int spawn_wait(pid_t pid)
+int
+spawn_wait(pid_t pid)
 {
 	int st;
 	for (;;) {
@@ -300,7 +302,8 @@ int spawn_wait(pid_t pid)
 	}
 }
 
-char *spawn_describe(int st)
+char *
+spawn_describe(int st)
 {
 	char *s = NULL;
 	if (WIFEXITED(st))
@@ -313,7 +316,8 @@ char *spawn_describe(int st)
 	return s;
 }
 
-int spawn_run(char *const argv[], const struct spawn_opts *o, char **err)
+int
+spawn_run(char *const argv[], const struct spawn_opts *o, char **err)
 {
 	pid_t pid;
 	if (spawn_start(argv, o, &pid, err) < 0)
