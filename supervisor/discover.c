@@ -78,13 +78,52 @@ struct walk {
 	char **err;
 };
 
+/* Arena chunks: paths are never freed one by one, only with the list. */
+#define CHUNK_BYTES (64u * 1024)
+
+struct discover_chunk {
+	struct discover_chunk *next;
+	size_t used, cap;
+	char data[];
+};
+
+static char *
+arena_strdup(struct discover_list *l, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	struct discover_chunk *c = l->arena;
+	char *out;
+
+	if (c == NULL || c->cap - c->used < n) {
+		size_t cap = n > CHUNK_BYTES ? n : CHUNK_BYTES;
+
+		if ((c = malloc(sizeof(*c) + cap)) == NULL)
+			return NULL;
+		c->next = l->arena;
+		c->used = 0;
+		c->cap = cap;
+		l->arena = c;
+	}
+	out = memcpy(c->data + c->used, s, n);
+	c->used += n;
+	return out;
+}
+
 static int
 add_file(struct walk *w, const char *path, const char *rel)
 {
 	struct discovered *d;
+	char *display, *r;
+	int keep;
 
-	if (w->filter && strstr(rel, w->filter) == NULL)
-		return 0;
+	if (w->filter) {
+		if ((r = discover_display_path(rel, NULL)) == NULL)
+			goto oom;
+		keep = strstr(r, w->filter) != NULL;
+		free(r);
+		if (!keep)
+			return 0;
+	}
 	if (w->l->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 64;
 		d = realloc(w->l->v, cap * sizeof(*d));
@@ -95,13 +134,12 @@ add_file(struct walk *w, const char *path, const char *rel)
 	}
 	d = &w->l->v[w->l->n];
 	memset(d, 0, sizeof(*d));
-	d->display = discover_display_path(path, w->cwd);
-	d->rel = discover_display_path(rel, NULL);
-	if (d->display == NULL || d->rel == NULL) {
-		free(d->display);
-		free(d->rel);
+	if ((display = discover_display_path(path, w->cwd)) == NULL)
 		goto oom;
-	}
+	d->display = arena_strdup(w->l, display);
+	free(display);
+	if (d->display == NULL)
+		goto oom;
 	w->l->n++;
 	return 0;
 oom:
@@ -161,9 +199,19 @@ cmp_display(const void *a, const void *b)
 	return strcmp(x->display, y->display);
 }
 
+static void
+scan_free(struct scan_result *r)
+{
+	if (r != NULL) {
+		scan_result_clear(r);
+		free(r);
+	}
+}
+
 static int
 scan_one(struct discovered *d, char **err)
 {
+	struct scan_result res;
 	int fd;
 	struct stat st;
 	char *buf;
@@ -179,7 +227,7 @@ scan_one(struct discovered *d, char **err)
 	}
 	if ((size_t)st.st_size > SCAN_MAX_BYTES) {
 		close(fd);
-		d->scan.uses_vms = true;    /* unknown: keep preflight */
+		d->uses_vms = true;         /* unknown: keep preflight */
 		return 0;
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
@@ -193,12 +241,24 @@ scan_one(struct discovered *d, char **err)
 		if (n > 0)
 			got += (size_t)n;
 	close(fd);
-	if (scan_source(buf, got, &d->scan) != 0) {
+	memset(&res, 0, sizeof(res));
+	if (scan_source(buf, got, &res) != 0) {
 		free(buf);
 		*err = fmt("out of memory");
 		return -1;
 	}
 	free(buf);
+	d->uses_vms = res.uses_vms;
+	if (res.nfixture_refs == 0 && !res.has_claim) {
+		scan_result_clear(&res);
+		return 0;
+	}
+	if ((d->scan = malloc(sizeof(*d->scan))) == NULL) {
+		scan_result_clear(&res);
+		*err = fmt("out of memory");
+		return -1;
+	}
+	*d->scan = res;
 	return 0;
 }
 
@@ -240,11 +300,8 @@ discover_run(const char *const *paths, size_t npaths, const char *filter,
 	if (out->n > 1)
 		qsort(out->v, out->n, sizeof(*out->v), cmp_display);
 	for (i = j = 0; i < out->n; i++) {
-		if (j > 0 && strcmp(out->v[j - 1].display, out->v[i].display) == 0) {
-			free(out->v[i].display);
-			free(out->v[i].rel);
+		if (j > 0 && strcmp(out->v[j - 1].display, out->v[i].display) == 0)
 			continue;
-		}
 		out->v[j++] = out->v[i];
 	}
 	out->n = j;
@@ -260,14 +317,16 @@ fail:
 void
 discover_list_clear(struct discover_list *l)
 {
+	struct discover_chunk *c, *next;
 	size_t i;
 
-	for (i = 0; i < l->n; i++) {
-		free(l->v[i].display);
-		free(l->v[i].rel);
-		scan_result_clear(&l->v[i].scan);
-	}
+	for (i = 0; i < l->n; i++)
+		scan_free(l->v[i].scan);
 	free(l->v);
+	for (c = l->arena; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
 	memset(l, 0, sizeof(*l));
 }
 
@@ -277,13 +336,10 @@ discover_list_keep(struct discover_list *l, const unsigned char *keep)
 	size_t i, j;
 
 	for (i = j = 0; i < l->n; i++) {
-		if (keep[i]) {
+		if (keep[i])
 			l->v[j++] = l->v[i];
-			continue;
-		}
-		free(l->v[i].display);
-		free(l->v[i].rel);
-		scan_result_clear(&l->v[i].scan);
+		else
+			scan_free(l->v[i].scan);
 	}
 	l->n = j;
 }
