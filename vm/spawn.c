@@ -6,7 +6,10 @@
  * are suspended until it has exec'd or died: it writes nothing but its own
  * stack and the notify pipe, and makes only async-signal-safe calls.  It
  * does share our thread's errno, which we never read after a successful
- * clone.
+ * clone.  Nothing else is shared that the options touch: without CLONE_FS
+ * and CLONE_FILES, chdir and the fd map change only the child's copies,
+ * and PR_SET_PDEATHSIG and setpgid are per process, so every spawn takes
+ * this one path (only spawn_call forks).
  */
 #include "vm/spawn.h"
 
