@@ -20,7 +20,7 @@
 #include "events/mp.h"
 #include "events/proto.h"
 #include "supervisor/chanmsg.h"
-#include "supervisor/spawn.h"
+#include "vm/spawn.h"
 #include "sup_int.h"
 
 int64_t
@@ -254,10 +254,9 @@ sup_dispatch(struct sup *s, struct sup_file *f)
 	const struct resource_amount *claim =
 	    f->d->scan && f->d->scan->has_claim ? &f->d->scan->claim : NULL;
 	char *argv[] = { (char *)"provium", (char *)"--runner", NULL };
-	struct sup_spawn_req req = { .path = s->p->self_exe, .argv = argv,
-	    .new_pgroup = true };
+	struct spawn_opts so = { .exe = s->p->self_exe, .new_pgrp = true };
 	struct event ev;
-	char err[512], cause[600];
+	char *err, cause[600];
 	int sv[2];
 	int64_t now = sup_mono_ns();
 
@@ -279,16 +278,18 @@ sup_dispatch(struct sup *s, struct sup_file *f)
 		sup_finish(s, f, RF_END_CRASHED, cause);
 		return;
 	}
-	req.fds[0] = (struct sup_spawn_fd){ s->devnull, 0 };
-	req.fds[1] = (struct sup_spawn_fd){ 2, 1 };
-	req.fds[2] = (struct sup_spawn_fd){ 2, 2 };
-	req.fds[3] = (struct sup_spawn_fd){ sv[1], RUNNER_CHANNEL_FD };
-	req.nfds = 4;
-	if (sup_spawn_start(&req, &f->pid, err, sizeof(err)) != 0) {
+	so.fds[0] = (struct spawn_fd){ s->devnull, 0 };
+	so.fds[1] = (struct spawn_fd){ 2, 1 };
+	so.fds[2] = (struct spawn_fd){ 2, 2 };
+	so.fds[3] = (struct spawn_fd){ sv[1], RUNNER_CHANNEL_FD };
+	so.nfds = 4;
+	if (spawn_start(argv, &so, &f->pid, &err) != 0) {
 		close(sv[0]);
 		close(sv[1]);
 		f->pid = 0;
-		snprintf(cause, sizeof(cause), "could not start runner: %s", err);
+		snprintf(cause, sizeof(cause), "could not start runner: %s",
+		    err ? err : "out of memory");
+		free(err);
 		sup_finish(s, f, RF_END_CRASHED, cause);
 		return;
 	}

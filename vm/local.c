@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -25,6 +24,7 @@
 #include <unistd.h>
 
 #include "events/xfmt.h"
+#include "vm/spawn.h"
 #include "vm/vmm_backend.h"
 
 #define LOCAL_AGENT_FD 3
@@ -106,43 +106,6 @@ rm_tree(const char *dir)
 }
 
 /*
- * Child side: only async-signal-safe calls between fork and exec.  A
- * failure writes errno to the CLOEXEC pipe so boot reports the real cause.
- */
-static void __attribute__((noreturn))
-child(int sock, int errpipe, const char *agent, const char *scratch,
-    pid_t parent)
-{
-	char fdarg[] = "3";
-	char *argv[] = { (char *)"provium-agent", (char *)"--fd", fdarg, NULL };
-	int e, nul;
-	sigset_t none;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	setpgid(0, 0);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-		goto fail;
-	if (chdir(scratch) != 0)
-		goto fail;
-	if ((nul = open("/dev/null", O_RDONLY)) < 0 || dup2(nul, 0) < 0)
-		goto fail;
-	/* The agent's own diagnostics go to our stderr, never our stdout. */
-	if (dup2(2, 1) < 0)
-		goto fail;
-	if (sock == LOCAL_AGENT_FD) {
-		if (fcntl(sock, F_SETFD, 0) != 0)
-			goto fail;
-	} else if (dup2(sock, LOCAL_AGENT_FD) < 0)
-		goto fail;
-	execv(agent, argv);
-fail:
-	e = errno;
-	if (write(errpipe, &e, sizeof(e)) < 0) { /* nothing more to do */ }
-	_exit(127);
-}
-
-/*
  * A runner that died (SIGKILL, crash) could not remove its VMs' scratch
  * dirs.  Their names carry the runner's pid, so the next boot in the same
  * $TMPDIR removes those whose runner is gone.
@@ -186,10 +149,13 @@ static int
 local_boot(const struct vmm_boot_opts *o, struct vmm_vm **impl, char **err)
 {
 	struct local_vm *l;
-	char agent[PATH_MAX];
+	char agent[PATH_MAX], *serr;
+	char *argv[] = { (char *)"provium-agent", (char *)"--fd",
+	    (char *)"3", NULL };
+	struct spawn_opts so = { .exe = agent, .pdeathsig = true,
+	    .new_pgrp = true };
 	const char *tmp = getenv("TMPDIR");
-	int sv[2], ep[2], e = 0;
-	ssize_t r;
+	int sv[2];
 	pid_t parent = getpid();
 
 	*impl = NULL;
@@ -217,35 +183,20 @@ local_boot(const struct vmm_boot_opts *o, struct vmm_vm **impl, char **err)
 		*err = xfmt("vmm local: socketpair: %s", strerror(errno));
 		goto fail_dir;
 	}
-	if (pipe2(ep, O_CLOEXEC) != 0) {
-		*err = xfmt("vmm local: pipe: %s", strerror(errno));
+	so.cwd = l->scratch;
+	/* The agent's own diagnostics go to our stderr, never our stdout. */
+	so.fds[0] = (struct spawn_fd){ 2, 1 };
+	so.fds[1] = (struct spawn_fd){ sv[1], LOCAL_AGENT_FD };
+	so.nfds = 2;
+	if (spawn_start(argv, &so, &l->pid, &serr) != 0) {
+		*err = xfmt("vmm local: cannot start the agent: %s",
+		    serr ? serr : "out of memory");
+		free(serr);
 		close(sv[0]); close(sv[1]);
 		goto fail_dir;
 	}
-	l->pid = fork();
-	if (l->pid == 0)
-		child(sv[1], ep[1], agent, l->scratch, parent);
 	close(sv[1]);
-	close(ep[1]);
-	if (l->pid < 0) {
-		*err = xfmt("vmm local: fork: %s", strerror(errno));
-		close(sv[0]); close(ep[0]);
-		goto fail_dir;
-	}
-	/* Also from the parent: no race with the child's own setpgid. */
-	setpgid(l->pid, l->pid);
-	do
-		r = read(ep[0], &e, sizeof(e));
-	while (r < 0 && errno == EINTR);
-	close(ep[0]);
 	l->fd = sv[0];
-	if (r == (ssize_t)sizeof(e)) {
-		*err = xfmt("vmm local: cannot start %s: %s", agent,
-		    strerror(e));
-		waitpid(l->pid, NULL, 0);
-		close(l->fd);
-		goto fail_dir;
-	}
 	*impl = &l->base;
 	return 0;
 fail_dir:

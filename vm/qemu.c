@@ -981,15 +981,16 @@ static int q_boot(const struct vmm_boot_opts *o, struct vmm_vm **out,
 	}
 	struct spawn_opts so = SPAWN_OPTS_INIT;
 	so.cwd = v->scratch;
-	so.stdout_fd = efd;
-	so.stderr_fd = efd;
+	so.fds[0] = (struct spawn_fd){ efd, 1 };
+	so.fds[1] = (struct spawn_fd){ efd, 2 };
+	so.nfds = 2;
 	so.pdeathsig = true;
 	char *serr = NULL;
 	int rc = spawn_start(a.v, &so, &v->pid, &serr);
 	close(efd);
 	if (rc < 0) {
-		(void)asprintf(err, "%s (is qemu-system-x86 installed? "
-		    "`make deps`)", serr);
+		(void)asprintf(err, "could not start QEMU: %s (is "
+		    "qemu-system-x86 installed? `make deps`)", serr);
 		free(serr);
 		goto fail;
 	}
