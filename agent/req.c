@@ -40,29 +40,36 @@ req_drop(struct req *r)
 		req_free(r);
 }
 
-/* Envelope up to (not including) the data map. */
+/*
+ * Frame head: `id` (left out for a batch item: the batch reply carries
+ * it), `kind`, then the key `data`, whose value the caller packs next.
+ */
 static void
-req_head(struct req *r, const char *kind, const char *suffix)
+pack_head(msgpack_packer *pk, bool with_id, uint64_t id, const char *kind)
+{
+	msgpack_pack_map(pk, with_id ? 3 : 2);
+	if (with_id)
+		mp_kv_u64(pk, "id", id);
+	mp_kv_str(pk, "kind", kind);
+	mp_str(pk, "data");
+}
+
+/* A request's own buffer, restarted with its `<kind>_result` head. */
+static void
+req_head(struct req *r)
 {
 	char k[64];
 
 	msgpack_sbuffer_clear(&r->sb);
-	snprintf(k, sizeof(k), "%s%s", kind, suffix);
-	if (r->batch == NULL) {
-		msgpack_pack_map(&r->pk, 3);
-		mp_kv_u64(&r->pk, "id", r->id);
-	} else {
-		msgpack_pack_map(&r->pk, 2);
-	}
-	mp_kv_str(&r->pk, "kind", k);
-	mp_str(&r->pk, "data");
+	snprintf(k, sizeof(k), "%s_result", r->kind);
+	pack_head(&r->pk, r->batch == NULL, r->id, k);
 }
 
 msgpack_packer *
 req_ok_begin(struct agent *a, struct req *r)
 {
 	(void)a;
-	req_head(r, r->kind, "_result");
+	req_head(r);
 	msgpack_pack_map(&r->pk, 2);
 	mp_kv_str(&r->pk, "outcome", "ok");
 	mp_str(&r->pk, "value");
@@ -95,29 +102,29 @@ req_ok_nil(struct agent *a, struct req *r)
 	req_finish(a, r);
 }
 
-static void __attribute__((format(printf, 3, 0)))
-req_verr(struct req *r, int err, const char *fmt, va_list ap)
+/* The failed outcome of a result or stream: {errno, message}. */
+static void
+pack_outcome_err(msgpack_packer *pk, int err, const char *msg)
 {
-	char msg[512];
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	req_head(r, r->kind, "_result");
-	msgpack_pack_map(&r->pk, 2);
-	mp_kv_str(&r->pk, "outcome", "err");
-	mp_str(&r->pk, "value");
-	msgpack_pack_map(&r->pk, 2);
-	mp_kv_i64(&r->pk, "errno", err);
-	mp_kv_str(&r->pk, "message", msg);
+	msgpack_pack_map(pk, 2);
+	mp_kv_str(pk, "outcome", "err");
+	mp_str(pk, "value");
+	msgpack_pack_map(pk, 2);
+	mp_kv_i64(pk, "errno", err);
+	mp_kv_str(pk, "message", msg);
 }
 
 void
 req_err(struct agent *a, struct req *r, int err, const char *fmt, ...)
 {
+	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	req_verr(r, err, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	req_head(r);
+	pack_outcome_err(&r->pk, err, msg);
 	req_finish(a, r);
 }
 
@@ -127,11 +134,14 @@ req_oserr(struct agent *a, struct req *r, int err, const char *subj)
 	req_err(a, r, err, "%s %s: %s", r->kind, subj, strerror(err));
 }
 
-static void
-pack_agent_error(msgpack_packer *pk, const char *kind, const char *msg)
+/* The data of an agent_error frame. */
+static void __attribute__((format(printf, 3, 0)))
+pack_agent_error(msgpack_packer *pk, const char *kind, const char *fmt,
+    va_list ap)
 {
-	mp_kv_str(pk, "kind", "agent_error");
-	mp_str(pk, "data");
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	msgpack_pack_map(pk, 2);
 	mp_kv_str(pk, "kind", kind);
 	mp_kv_str(pk, "message", msg);
@@ -141,20 +151,13 @@ void
 req_fail(struct agent *a, struct req *r, const char *kind, const char *fmt,
     ...)
 {
-	char msg[512];
 	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	msgpack_sbuffer_clear(&r->sb);
-	if (r->batch == NULL) {
-		msgpack_pack_map(&r->pk, 3);
-		mp_kv_u64(&r->pk, "id", r->id);
-	} else {
-		msgpack_pack_map(&r->pk, 2);
-	}
-	pack_agent_error(&r->pk, kind, msg);
+	pack_head(&r->pk, r->batch == NULL, r->id, "agent_error");
+	va_start(ap, fmt);
+	pack_agent_error(&r->pk, kind, fmt, ap);
+	va_end(ap);
 	req_finish(a, r);
 }
 
@@ -170,70 +173,65 @@ agent_queue(struct agent *a, msgpack_sbuffer *sb)
 		agent_log("out of memory queueing a reply");
 }
 
+/* A frame that belongs to no request object: begin, pack data, send. */
+struct frame_out {
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+};
+
+static msgpack_packer *
+out_begin(struct frame_out *o, uint64_t id, const char *kind)
+{
+	msgpack_sbuffer_init(&o->sb);
+	msgpack_packer_init(&o->pk, &o->sb, msgpack_sbuffer_write);
+	pack_head(&o->pk, true, id, kind);
+	return &o->pk;
+}
+
+static void
+out_send(struct agent *a, struct frame_out *o)
+{
+	agent_queue(a, &o->sb);
+	msgpack_sbuffer_destroy(&o->sb);
+}
+
 void
 agent_send_error(struct agent *a, uint64_t id, const char *kind,
     const char *fmt, ...)
 {
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	char msg[512];
+	struct frame_out o;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	pack_agent_error(out_begin(&o, id, "agent_error"), kind, fmt, ap);
 	va_end(ap);
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 3);
-	mp_kv_u64(&pk, "id", id);
-	pack_agent_error(&pk, kind, msg);
-	agent_queue(a, &sb);
-	msgpack_sbuffer_destroy(&sb);
+	out_send(a, &o);
 }
 
 void
 agent_send_stream_frame(struct agent *a, uint64_t id, const void *p, size_t n)
 {
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
+	struct frame_out o;
+	msgpack_packer *pk = out_begin(&o, id, "stream_frame");
 
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 3);
-	mp_kv_u64(&pk, "id", id);
-	mp_kv_str(&pk, "kind", "stream_frame");
-	mp_str(&pk, "data");
-	msgpack_pack_map(&pk, 1);
-	mp_kv_bin(&pk, "data", p, n);
-	agent_queue(a, &sb);
-	msgpack_sbuffer_destroy(&sb);
+	msgpack_pack_map(pk, 1);
+	mp_kv_bin(pk, "data", p, n);
+	out_send(a, &o);
 }
 
 void
 agent_send_stream_end(struct agent *a, uint64_t id, int err, const char *msg)
 {
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
+	struct frame_out o;
+	msgpack_packer *pk = out_begin(&o, id, "stream_end");
 
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 3);
-	mp_kv_u64(&pk, "id", id);
-	mp_kv_str(&pk, "kind", "stream_end");
-	mp_str(&pk, "data");
 	if (err == 0) {
-		msgpack_pack_map(&pk, 1);
-		mp_kv_str(&pk, "outcome", "ok");
+		msgpack_pack_map(pk, 1);
+		mp_kv_str(pk, "outcome", "ok");
 	} else {
-		msgpack_pack_map(&pk, 2);
-		mp_kv_str(&pk, "outcome", "err");
-		mp_str(&pk, "value");
-		msgpack_pack_map(&pk, 2);
-		mp_kv_i64(&pk, "errno", err);
-		mp_kv_str(&pk, "message", msg);
+		pack_outcome_err(pk, err, msg);
 	}
-	agent_queue(a, &sb);
-	msgpack_sbuffer_destroy(&sb);
+	out_send(a, &o);
 }
 
 /* ---- dispatch ---- */
@@ -251,8 +249,6 @@ op_run_async(struct agent *a, struct req *r, const msgpack_object *d)
 {
 	proc_op_exec(a, r, d, true);
 }
-
-static void op_batch(struct agent *a, struct req *r, const msgpack_object *d);
 
 enum { OP_NOBATCH = 1, OP_HANDLE = 2 };
 
@@ -303,7 +299,10 @@ static const struct op {
 	{ "worker_kill", worker_op, 0 },
 	{ "worker_join", worker_op, 0 },
 	{ "worker_close", worker_op, 0 },
-	{ "batch", op_batch, OP_NOBATCH },
+	/* No handler: a top-level batch is started by agent_handle_frame
+	 * (it owns the frame body) and hello is over by now; both are listed
+	 * so that an item of a batch gets the nested-batch error. */
+	{ "batch", NULL, OP_NOBATCH },
 	{ "hello", NULL, OP_NOBATCH },
 };
 
@@ -416,15 +415,6 @@ batch_run(struct agent *a, struct batch *b)
 }
 
 static void
-op_batch(struct agent *a, struct req *r, const msgpack_object *d)
-{
-	(void)a;
-	(void)r;
-	(void)d;
-	/* Handled in agent_handle_frame, which owns the frame body. */
-}
-
-static void
 start_batch(struct agent *a, struct req *r, uint8_t *body,
     msgpack_unpacked *u, const msgpack_object *d)
 {
@@ -455,8 +445,8 @@ start_batch(struct agent *a, struct req *r, uint8_t *body,
 static void
 do_hello(struct agent *a, uint64_t id, const msgpack_object *d)
 {
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
+	struct frame_out o;
+	msgpack_packer *pk;
 	uint64_t v;
 	char rel[128] = "";
 	FILE *f;
@@ -466,18 +456,12 @@ do_hello(struct agent *a, uint64_t id, const msgpack_object *d)
 		    "hello: field `protocol_version` missing or not a u32");
 		return;
 	}
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 3);
-	mp_kv_u64(&pk, "id", id);
 	if (v != PROTOCOL_VERSION) {
-		mp_kv_str(&pk, "kind", "hello_err");
-		mp_str(&pk, "data");
-		msgpack_pack_map(&pk, 2);
-		mp_kv_u64(&pk, "host_version", v);
-		mp_kv_u64(&pk, "agent_version", PROTOCOL_VERSION);
-		agent_queue(a, &sb);
-		msgpack_sbuffer_destroy(&sb);
+		pk = out_begin(&o, id, "hello_err");
+		msgpack_pack_map(pk, 2);
+		mp_kv_u64(pk, "host_version", v);
+		mp_kv_u64(pk, "agent_version", PROTOCOL_VERSION);
+		out_send(a, &o);
 		a->quit = true;
 		a->exit_code = 1;
 		return;
@@ -489,17 +473,15 @@ do_hello(struct agent *a, uint64_t id, const msgpack_object *d)
 		rel[strcspn(rel, "\n")] = '\0';
 		fclose(f);
 	}
-	mp_kv_str(&pk, "kind", "hello_ok");
-	mp_str(&pk, "data");
-	msgpack_pack_map(&pk, 2);
-	mp_kv_u64(&pk, "protocol_version", PROTOCOL_VERSION);
-	mp_str(&pk, "agent");
-	msgpack_pack_map(&pk, 3);
-	mp_kv_str(&pk, "os", "linux");
-	mp_kv_str(&pk, "agent_version", PROVIUM_VERSION);
-	mp_kv_str(&pk, "kernel", rel);
-	agent_queue(a, &sb);
-	msgpack_sbuffer_destroy(&sb);
+	pk = out_begin(&o, id, "hello_ok");
+	msgpack_pack_map(pk, 2);
+	mp_kv_u64(pk, "protocol_version", PROTOCOL_VERSION);
+	mp_str(pk, "agent");
+	msgpack_pack_map(pk, 3);
+	mp_kv_str(pk, "os", "linux");
+	mp_kv_str(pk, "agent_version", PROVIUM_VERSION);
+	mp_kv_str(pk, "kernel", rel);
+	out_send(a, &o);
 	a->hello_done = true;
 }
 
@@ -544,7 +526,9 @@ agent_handle_frame(struct agent *a, uint8_t *body, size_t len)
 	r = req_new(id, k->via.str.ptr, k->via.str.size, NULL);
 	if (r == NULL)
 		abort();
-	if (mp_obj_is_str(k, "batch")) {
+	/* r->kind, not k: a kind is matched up to a NUL byte, so "batch\0x"
+	 * is a batch here too (else it reached no handler and leaked). */
+	if (strcmp(r->kind, "batch") == 0) {
 		const msgpack_object *d = mp_get(m, "data");
 
 		if (d == NULL || d->type != MSGPACK_OBJECT_MAP) {
@@ -620,102 +604,121 @@ args_strdup(struct args *g, const msgpack_object *o)
 	return s;
 }
 
-char *
-arg_str(struct args *g, const char *key, const char *def, bool need)
+/* What each arg_* getter accepts; the name goes into the type error. */
+enum arg_type { ARG_STR, ARG_BIN, ARG_I64, ARG_U64, ARG_BOOL };
+
+static const char *const arg_type_name[] = {
+	[ARG_STR] = "a string",
+	[ARG_BIN] = "bytes",
+	[ARG_I64] = "an integer",
+	[ARG_U64] = "a non-negative integer",
+	[ARG_BOOL] = "a boolean",
+};
+
+/*
+ * The field key if present and of type t (for ARG_I64/ARG_U64 its value is
+ * stored in *num); else NULL, g marked bad if the field has another type
+ * or is missing while need is set.
+ */
+static const msgpack_object *
+arg_typed(struct args *g, const char *key, bool need, enum arg_type t,
+    void *num)
 {
 	const msgpack_object *o = arg_get(g, key);
-	char *s;
+	bool ok;
 
 	if (o == NULL) {
 		if (need)
 			args_bad(g, "field `%s` missing", key);
-		return (char *)def;
+		return NULL;
 	}
-	if (o->type != MSGPACK_OBJECT_STR && o->type != MSGPACK_OBJECT_BIN) {
-		args_bad(g, "field `%s` must be a string", key);
-		return (char *)def;
+	switch (t) {
+	case ARG_I64:
+		ok = mp_obj_i64(o, num) == 0;
+		break;
+	case ARG_U64:
+		ok = mp_obj_u64(o, num) == 0;
+		break;
+	case ARG_BOOL:
+		ok = o->type == MSGPACK_OBJECT_BOOLEAN;
+		break;
+	default:
+		ok = o->type == MSGPACK_OBJECT_STR ||
+		    o->type == MSGPACK_OBJECT_BIN;
+		break;
 	}
-	s = args_strdup(g, o);
-	if (s != NULL && strlen(s) != (o->type == MSGPACK_OBJECT_STR ?
-	    o->via.str.size : o->via.bin.size)) {
+	if (!ok) {
+		args_bad(g, "field `%s` must be %s", key, arg_type_name[t]);
+		return NULL;
+	}
+	return o;
+}
+
+/* The bytes of a str or bin object. */
+static void
+obj_bytes(const msgpack_object *o, const char **p, size_t *n)
+{
+	if (o->type == MSGPACK_OBJECT_BIN) {
+		*p = o->via.bin.ptr;
+		*n = o->via.bin.size;
+	} else {
+		*p = o->via.str.ptr;
+		*n = o->via.str.size;
+	}
+}
+
+char *
+arg_str(struct args *g, const char *key, const char *def, bool need)
+{
+	const msgpack_object *o = arg_typed(g, key, need, ARG_STR, NULL);
+	const char *p;
+	size_t n;
+	char *s;
+
+	if (o == NULL || (s = args_strdup(g, o)) == NULL)
+		return (char *)def;
+	obj_bytes(o, &p, &n);
+	if (strlen(s) != n) {
 		args_bad(g, "field `%s` contains a NUL byte", key);
 		return (char *)def;
 	}
-	return s == NULL ? (char *)def : s;
+	return s;
 }
 
 int64_t
 arg_i64(struct args *g, const char *key, int64_t def, bool need)
 {
-	const msgpack_object *o = arg_get(g, key);
 	int64_t v;
 
-	if (o == NULL) {
-		if (need)
-			args_bad(g, "field `%s` missing", key);
-		return def;
-	}
-	if (mp_obj_i64(o, &v) != 0) {
-		args_bad(g, "field `%s` must be an integer", key);
-		return def;
-	}
-	return v;
+	return arg_typed(g, key, need, ARG_I64, &v) != NULL ? v : def;
 }
 
 uint64_t
 arg_u64(struct args *g, const char *key, uint64_t def, bool need)
 {
-	const msgpack_object *o = arg_get(g, key);
 	uint64_t v;
 
-	if (o == NULL) {
-		if (need)
-			args_bad(g, "field `%s` missing", key);
-		return def;
-	}
-	if (mp_obj_u64(o, &v) != 0) {
-		args_bad(g, "field `%s` must be a non-negative integer", key);
-		return def;
-	}
-	return v;
+	return arg_typed(g, key, need, ARG_U64, &v) != NULL ? v : def;
 }
 
 bool
 arg_bool(struct args *g, const char *key, bool def)
 {
-	const msgpack_object *o = arg_get(g, key);
+	const msgpack_object *o = arg_typed(g, key, false, ARG_BOOL, NULL);
 
-	if (o == NULL)
-		return def;
-	if (o->type != MSGPACK_OBJECT_BOOLEAN) {
-		args_bad(g, "field `%s` must be a boolean", key);
-		return def;
-	}
-	return o->via.boolean;
+	return o != NULL ? o->via.boolean : def;
 }
 
 bool
 arg_bin(struct args *g, const char *key, const char **p, size_t *n, bool need)
 {
-	const msgpack_object *o = arg_get(g, key);
+	const msgpack_object *o = arg_typed(g, key, need, ARG_BIN, NULL);
 
 	*p = "";
 	*n = 0;
-	if (o == NULL) {
-		if (need)
-			args_bad(g, "field `%s` missing", key);
+	if (o == NULL)
 		return false;
-	}
-	if (o->type == MSGPACK_OBJECT_BIN) {
-		*p = o->via.bin.ptr;
-		*n = o->via.bin.size;
-	} else if (o->type == MSGPACK_OBJECT_STR) {
-		*p = o->via.str.ptr;
-		*n = o->via.str.size;
-	} else {
-		args_bad(g, "field `%s` must be bytes", key);
-		return false;
-	}
+	obj_bytes(o, p, n);
 	return true;
 }
 

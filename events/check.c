@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "events/check.h"
+#include "events/xfmt.h"
 
 enum { F_DISCOVERED = 1, F_DISPATCHED = 2, F_COMPLETED = 4, F_UNDISCOVERED = 8 };
 enum { T_STARTED = 1, T_DONE = 2 };
@@ -62,8 +63,7 @@ violate(struct check *c, uint64_t frame, const char *fmt, ...)
 		c->cap = nc;
 	}
 	va_start(ap, fmt);
-	if (vasprintf(&m, fmt, ap) < 0)
-		m = NULL;
+	m = xfmt_v(fmt, ap);
 	va_end(ap);
 	if (!m)
 		return -1;

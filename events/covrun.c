@@ -1,7 +1,6 @@
 /* covrun.c: scratch event file + post-run provium-coverage. */
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +8,7 @@
 #include <unistd.h>
 
 #include "events/covrun.h"
-
-extern char **environ;
+#include "vm/spawn.h"
 
 int
 covrun_open(struct covrun *c, const char *save_events, char *err, size_t errlen)
@@ -62,21 +60,20 @@ covrun_report(const struct covrun *c, const char *coverage_bin, char *err,
 {
 	char *argv[] = { (char *)coverage_bin, (char *)"--from",
 	    (char *)c->path, NULL };
+	char *serr;
 	pid_t pid;
-	int st, rc;
+	int st;
 
-	rc = posix_spawnp(&pid, coverage_bin, NULL, NULL, argv, environ);
-	if (rc != 0) {
-		snprintf(err, errlen, "--coverage: cannot run %s: %s (is "
-		    "provium-coverage installed next to provium?)", coverage_bin,
-		    strerror(rc));
+	if (spawn_start(argv, NULL, &pid, &serr) != 0) {
+		snprintf(err, errlen, "--coverage: %s (is provium-coverage "
+		    "installed next to provium?)", serr ? serr : "out of memory");
+		free(serr);
 		return -1;
 	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR) {
-			snprintf(err, errlen, "--coverage: waitpid: %s", strerror(errno));
-			return -1;
-		}
+	if ((st = spawn_wait(pid)) < 0) {
+		snprintf(err, errlen, "--coverage: waitpid: %s", strerror(errno));
+		return -1;
+	}
 	if (WIFEXITED(st))
 		return WEXITSTATUS(st);
 	return 128 + WTERMSIG(st);

@@ -236,26 +236,19 @@ static int
 cmd_junit(const char *path, const char *out)
 {
 	struct evrun run;
-	char key[65], tmp[4096];
-	FILE *f;
+	char key[65], err[1024];
 	int rc;
 
+	if (junit_check_path(out, err, sizeof(err)) < 0) {
+		fprintf(stderr, "provium events junit: %s\n", err);
+		return 1;
+	}
 	if (load_run(path, &run, key, "junit") < 0) {
 		evrun_release(&run);
 		return 1;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid());
-	if (!(f = fopen(tmp, "w"))) {
-		fprintf(stderr, "provium events junit: %s: %s\n", tmp, strerror(errno));
-		evrun_release(&run);
-		return 1;
-	}
-	rc = junit_render(&run, false, f);
-	if (fclose(f) != 0 || rc < 0 || rename(tmp, out) < 0) {
-		fprintf(stderr, "provium events junit: %s: %s\n", out, strerror(errno));
-		unlink(tmp);
-		rc = -1;
-	}
+	if ((rc = junit_save(&run, out, false, err, sizeof(err))) < 0)
+		fprintf(stderr, "provium events junit: %s\n", err);
 	evrun_release(&run);
 	return rc < 0;
 }

@@ -16,27 +16,72 @@ struct junit {
 	struct evrun run;
 };
 
+/* A path junit_save replaces atomically: a regular file, or none yet. */
+static int
+replaceable(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) < 0 || S_ISREG(st.st_mode);
+}
+
+int
+junit_check_path(const char *path, char *err, size_t errlen)
+{
+	char *d = strdup(path), *tmp = NULL;
+	struct stat st;
+	int fd, rc = -1;
+
+	if (!d) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: is a directory; give a file name", path);
+		goto out;
+	}
+	if (!replaceable(path)) {
+		/* a device, pipe or symlink (/dev/stdout) is written in place */
+		if (access(path, W_OK) < 0)
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		else
+			rc = 0;
+		goto out;
+	}
+	if (stat(dirname(d), &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: directory %s does not exist", path, d);
+		goto out;
+	}
+	/* The temporary file must be creatable: a read-only directory is
+	 * refused now, before the tests run, not after. */
+	if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0) {
+		tmp = NULL;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot create a file in %s: %s", path,
+		    d, strerror(errno));
+		goto out;
+	}
+	close(fd);
+	unlink(tmp);
+	rc = 0;
+out:
+	free(tmp);
+	free(d);
+	return rc;
+}
+
 struct junit *
 junit_open(const char *path, char *err, size_t errlen)
 {
 	struct junit *j;
-	char *d = strdup(path);
-	struct stat st;
 
-	if (!d || !(j = calloc(1, sizeof(*j)))) {
-		free(d);
-		snprintf(err, errlen, "out of memory");
+	if (junit_check_path(path, err, errlen) < 0)
 		return NULL;
-	}
-	if (stat(dirname(d), &st) < 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "--junit %s: directory %s does not exist",
-		    path, d);
-		free(d);
-		free(j);
-		return NULL;
-	}
-	free(d);
-	if (!(j->path = strdup(path))) {
+	if (!(j = calloc(1, sizeof(*j))) || !(j->path = strdup(path))) {
 		free(j);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -249,44 +294,84 @@ junit_render(const struct evrun *r, bool interrupted, FILE *out)
 	return ferror(out) ? -1 : 0;
 }
 
-int
-junit_write(struct junit *j, bool interrupted, char *err, size_t errlen)
+/* Renders into f and flushes it (fsync too if sync); 0, or -1 with errno. */
+static int
+render_to(const struct evrun *r, bool interrupted, FILE *f, bool sync)
 {
-	size_t n = strlen(j->path) + 32;
-	char *tmp = malloc(n);
+	int rc = junit_render(r, interrupted, f), e = errno;
+
+	if (rc == 0 && fflush(f) != 0)
+		rc = -1, e = errno;
+	if (rc == 0 && sync && fsync(fileno(f)) < 0)
+		rc = -1, e = errno;
+	if (fclose(f) != 0 && rc == 0)
+		rc = -1, e = errno;
+	errno = e ? e : EIO;
+	return rc;
+}
+
+/* Into a device, pipe or symlink: no temporary file next to it. */
+static int
+save_in_place(const struct evrun *r, const char *path, bool interrupted,
+    char *err, size_t errlen)
+{
+	struct stat st;
 	FILE *f;
 	int fd;
 
-	if (!tmp) {
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (render_to(r, interrupted, f,
+	    fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) < 0) {
+		snprintf(err, errlen, "%s: writing failed (%s); the XML written "
+		    "there is incomplete", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+junit_save(const struct evrun *r, const char *path, bool interrupted,
+    char *err, size_t errlen)
+{
+	const char *what = "creating a temporary file";
+	char *tmp;
+	FILE *f = NULL;
+	int fd;
+
+	if (!replaceable(path))
+		return save_in_place(r, path, interrupted, err, errlen);
+	if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	snprintf(tmp, n, "%s.tmp.%d", j->path, (int)getpid());
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || !(f = fdopen(fd, "w"))) {
-		snprintf(err, errlen, "--junit %s: %s", tmp, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		unlink(tmp);
-		free(tmp);
-		return -1;
+	if (fd >= 0 && !(f = fdopen(fd, "w")))
+		close(fd);
+	if (f) {
+		what = "writing";
+		if (render_to(r, interrupted, f, true) == 0) {
+			what = "rename";
+			if (rename(tmp, path) == 0) {
+				free(tmp);
+				return 0;
+			}
+		}
 	}
-	if (junit_render(&j->run, interrupted, f) < 0 || fflush(f) != 0 ||
-	    fsync(fd) < 0) {
-		snprintf(err, errlen, "--junit %s: write: %s", tmp, strerror(errno));
-		fclose(f);
-		unlink(tmp);
-		free(tmp);
-		return -1;
-	}
-	fclose(f);
-	if (rename(tmp, j->path) < 0) {
-		snprintf(err, errlen, "--junit %s: rename: %s", j->path,
-		    strerror(errno));
-		unlink(tmp);
-		free(tmp);
-		return -1;
-	}
+	snprintf(err, errlen, "%s: %s failed (%s); %s is unchanged", path, what,
+	    strerror(errno), path);
+	unlink(tmp);
 	free(tmp);
-	return 0;
+	return -1;
+}
+
+int
+junit_write(struct junit *j, bool interrupted, char *err, size_t errlen)
+{
+	return junit_save(&j->run, j->path, interrupted, err, errlen);
 }

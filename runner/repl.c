@@ -390,6 +390,11 @@ repl_run(const struct repl_opts *o)
 		fprintf(stderr, "provium repl: socketpair: %s\n", strerror(errno));
 		return 2;
 	}
+	/*
+	 * A plain fork, not vm/spawn: the stand-in is C code of this binary
+	 * (a frame loop with malloc), not a program to exec, and it must run
+	 * alongside us, not with us suspended as a spawn_start child.
+	 */
 	if ((child = fork()) < 0) {
 		fprintf(stderr, "provium repl: fork: %s\n", strerror(errno));
 		close(sv[0]);

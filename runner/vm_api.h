@@ -147,6 +147,9 @@ void vmapi_release(struct runner *r, struct vmapi_vm *vm);
 
 /* vm_lab.c: lab:vm/boot/shutdown and `lab.<name>`. */
 void vmapi_lab_open(lua_State *L);
+/* Pushes the lab at index lab's own VMs (not its parents') as an array
+ * sorted by name; returns how many. */
+int vmapi_lab_members(lua_State *L, int lab);
 /* Raises msg (malloc'd, freed here).  Never returns. */
 int vmapi_raise(lua_State *L, char *msg) __attribute__((noreturn));
 int vmapi_raisef(lua_State *L, const char *fmt, ...)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "events/mp.h"
+#include "events/xfmt.h"
 #include "runner/runner_int.h"
 #include "runner/vm_api.h"
 #include "supervisor/size.h"
@@ -106,8 +107,7 @@ vmapi_raisef(lua_State *L, const char *fmt, ...)
 	char *s;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
+	s = xfmt_v(fmt, ap);
 	va_end(ap);
 	vmapi_raise(L, s);
 }

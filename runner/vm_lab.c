@@ -162,9 +162,8 @@ by_name(lua_State *L)
 	return 1;
 }
 
-/* Pushes the lab's own VMs (not its parents') as an array sorted by name. */
-static int
-lab_members(lua_State *L, int lab)
+int
+vmapi_lab_members(lua_State *L, int lab)
 {
 	int n = 0;
 
@@ -203,7 +202,7 @@ lab_boot(lua_State *L)
 
 	luaL_argcheck(L, runner_lab_test(L, 1), 1, "lab expected");
 	lua_settop(L, 1);
-	n = lab_members(L, 1);
+	n = vmapi_lab_members(L, 1);
 	list = lua_gettop(L);
 	for (i = 1; i <= n; i++) {
 		lua_rawgeti(L, list, i);
@@ -280,7 +279,7 @@ lab_shutdown(lua_State *L)
 
 	luaL_argcheck(L, runner_lab_test(L, 1), 1, "lab expected");
 	lua_settop(L, 1);
-	n = lab_members(L, 1);
+	n = vmapi_lab_members(L, 1);
 	list = lua_gettop(L);
 	for (i = 1; i <= n; i++) {
 		lua_rawgeti(L, list, i);

@@ -17,10 +17,12 @@
  *                        "<parent>/<name>", so a sub-lab of a test's lab is
  *                        closed with the test like the test's own VMs.
  *   reset_between_tests  vmapi_reset_begin takes the root lab's baseline
- *                        before the first test; vmapi_reset_end restores
- *                        every baseline VM in place after each test (the
- *                        file's VM objects stay valid; a failed restore is
- *                        a warning on stderr, not a test failure).
+ *                        before the first test and, before each later
+ *                        test, restores every baseline VM in place (the
+ *                        file's VM objects stay valid; a failed restore
+ *                        fails that test and names the VM on stderr).
+ *                        vmapi_reset_end only marks the lab dirty, so
+ *                        nothing is restored after the last test.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -37,6 +39,7 @@
 
 #define LABSNAP_MT        VMAPI_LABSNAP_MT
 #define RESET_KEY         "provium.vmapi.reset"   /* LabSnapshot | message */
+#define RESET_DIRTY_KEY   "provium.vmapi.reset.dirty" /* true: a test ran */
 
 struct labsnap {
 	char *dir;
@@ -102,31 +105,6 @@ ls_gc(lua_State *L)
 	return 0;
 }
 
-/* Pushes the lab's own VMs (data.vms) as an array sorted by name. */
-static int
-own_vms(lua_State *L, int lab)
-{
-	int n = 0;
-
-	lua_newtable(L);
-	runner_lab_push_data(L, lab);
-	if (lua_getfield(L, -1, "vms") == LUA_TTABLE) {
-		lua_pushnil(L);
-		while (lua_next(L, -2) != 0)
-			lua_rawseti(L, -5, ++n);
-	}
-	lua_pop(L, 2);
-	return n;
-}
-
-static int
-by_name(const void *a, const void *b)
-{
-	const struct vmapi_vm *const *x = a, *const *y = b;
-
-	return strcmp((*x)->name, (*y)->name);
-}
-
 /* Snapshot file name of the i-th VM: no '/' and no leading dot. */
 static void
 snap_file(char *buf, size_t n, int i, const char *name)
@@ -158,7 +136,7 @@ lab_snapshot(lua_State *L)
 		vmapi_raisef(L, "lab `%s`: snapshot needs the qemu backend "
 		    "(snapshots are not supported under --vmm local)", lname);
 	lua_settop(L, 2);
-	n = own_vms(L, 1);                                /* 3 */
+	n = vmapi_lab_members(L, 1);                      /* 3, by name */
 	for (i = 1; i <= n; i++) {
 		struct vmapi_vm *vm;
 
@@ -173,7 +151,6 @@ lab_snapshot(lua_State *L)
 		vms[nvm++] = vm;
 		nfiles += (int)vm->nfiles;
 	}
-	qsort(vms, (size_t)nvm, sizeof(vms[0]), by_name);
 	listing = NULL;
 	for (i = 0; i < nvm; i++) {
 		int k;
@@ -429,6 +406,50 @@ take_baseline(lua_State *L)
 	return 1;
 }
 
+/*
+ * Restores each baseline VM in place.  Done lazily, before the next test
+ * that runs rather than after every test, so the last test of the file
+ * costs no restore.  A VM that cannot be restored fails the test about to
+ * run: it would not start from the baseline.
+ */
+static void
+restore_baseline(lua_State *L, struct runner *r, struct labsnap *s)
+{
+	json_t *j, *v;
+	size_t i;
+	bool any = false;
+
+	j = load_lab_json(L, "provium", s->dir);
+	runner_push_root_lab(L, r);
+	json_array_foreach(json_object_get(j, "vms"), i, v) {
+		const char *name = json_string_value(json_object_get(v, "name"));
+		const char *file = json_string_value(json_object_get(v, "file"));
+
+		if (name == NULL || file == NULL)
+			continue;
+		lua_getfield(L, -1, "vm");
+		lua_pushvalue(L, -2);
+		lua_pushstring(L, name);
+		if (lua_pcall(L, 2, 1, 0) == LUA_OK) {
+			lua_getfield(L, -1, "restore");
+			lua_insert(L, -2);
+			lua_pushfstring(L, "%s/%s", s->dir, file);
+			if (lua_pcall(L, 2, 0, 0) == LUA_OK)
+				continue;
+		}
+		fprintf(stderr, "provium: %s: reset_between_tests: restoring vm "
+		    "`%s` failed: %s\n", runner_display(r), name,
+		    lua_tostring(L, -1));
+		lua_pop(L, 1);
+		any = true;
+	}
+	json_decref(j);
+	lua_pop(L, 1);
+	if (any)
+		luaL_error(L, "reset_between_tests: the baseline could not be "
+		    "restored (see stderr)");
+}
+
 void
 vmapi_reset_begin(lua_State *L, struct runner *r)
 {
@@ -443,7 +464,14 @@ vmapi_reset_begin(lua_State *L, struct runner *r)
 		    "snapshot); use --vmm qemu, or reset state in the test");
 	switch (lua_getfield(L, LUA_REGISTRYINDEX, RESET_KEY)) {
 	case LUA_TUSERDATA:
-		return;                      /* baseline taken */
+		/* baseline taken: restore it if a test ran since */
+		if (lua_getfield(L, LUA_REGISTRYINDEX, RESET_DIRTY_KEY) ==
+		    LUA_TBOOLEAN) {
+			lua_pushnil(L);
+			lua_setfield(L, LUA_REGISTRYINDEX, RESET_DIRTY_KEY);
+			restore_baseline(L, r, check_labsnap(L, -2));
+		}
+		return;
 	case LUA_TSTRING:
 		lua_error(L);                /* refused before: every test */
 		return;
@@ -477,40 +505,12 @@ vmapi_reset_begin(lua_State *L, struct runner *r)
 void
 vmapi_reset_end(lua_State *L, struct runner *r)
 {
-	struct labsnap *s;
-	json_t *j, *v;
-	size_t i;
-
-	if (lua_getfield(L, LUA_REGISTRYINDEX, RESET_KEY) != LUA_TUSERDATA) {
-		lua_pop(L, 1);
-		return;
+	(void)r;
+	if (lua_getfield(L, LUA_REGISTRYINDEX, RESET_KEY) == LUA_TUSERDATA) {
+		lua_pushboolean(L, 1);
+		lua_setfield(L, LUA_REGISTRYINDEX, RESET_DIRTY_KEY);
 	}
-	s = check_labsnap(L, -1);
-	j = load_lab_json(L, "provium", s->dir);
-	runner_push_root_lab(L, r);
-	json_array_foreach(json_object_get(j, "vms"), i, v) {
-		const char *name = json_string_value(json_object_get(v, "name"));
-		const char *file = json_string_value(json_object_get(v, "file"));
-
-		if (name == NULL || file == NULL)
-			continue;
-		lua_getfield(L, -1, "vm");
-		lua_pushvalue(L, -2);
-		lua_pushstring(L, name);
-		if (lua_pcall(L, 2, 1, 0) == LUA_OK) {
-			lua_getfield(L, -1, "restore");
-			lua_insert(L, -2);
-			lua_pushfstring(L, "%s/%s", s->dir, file);
-			if (lua_pcall(L, 2, 0, 0) == LUA_OK)
-				continue;
-		}
-		fprintf(stderr, "provium: %s: reset_between_tests: restoring vm "
-		    "`%s` failed: %s\n", runner_display(r), name,
-		    lua_tostring(L, -1));
-		lua_pop(L, 1);
-	}
-	json_decref(j);
-	lua_pop(L, 2);
+	lua_pop(L, 1);
 }
 
 void

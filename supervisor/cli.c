@@ -137,7 +137,9 @@ static const char help_text[] =
 "  -V, --version          print the version\n"
 "\n"
 "Exit status: 0 every file passed (or no files), 1 a file failed, timed\n"
-"out or crashed, 2 usage or internal error, 130/143 interrupted.\n";
+"out or crashed, 2 usage or internal error or a --junit/--save-events\n"
+"file that could not be written (the results are still printed),\n"
+"130/143 interrupted.\n";
 
 const char *
 cli_help_text(void)

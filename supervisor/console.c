@@ -10,6 +10,7 @@
 #include "supervisor/console.h"
 #include "supervisor/size.h"
 #include "vm/profile.h"
+#include "vm/spawn.h"
 #include "vm/vmm.h"
 
 static const char usage[] =
@@ -100,30 +101,28 @@ static int
 run_qemu(char **argv)
 {
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
+	/* QEMU reads the terminal: fd 0 is ours, not /dev/null. */
+	struct spawn_opts so = { .fds = { { 0, 0 } }, .nfds = 1 };
+	char *err;
 	pid_t pid;
-	int st;
+	int st = -1;
 
-	/* The terminal is raw under mon:stdio; a stray SIGINT is QEMU's. */
+	/*
+	 * The terminal is raw under mon:stdio; a stray SIGINT is QEMU's
+	 * (spawn_start gives QEMU default dispositions back).
+	 */
 	sigemptyset(&ign.sa_mask);
 	sigaction(SIGINT, &ign, &old_int);
 	sigaction(SIGQUIT, &ign, &old_quit);
-	if ((pid = fork()) < 0) {
-		fprintf(stderr, "provium console: fork: %s\n", strerror(errno));
-		return 1;
-	}
-	if (pid == 0) {
-		sigaction(SIGINT, &old_int, NULL);
-		sigaction(SIGQUIT, &old_quit, NULL);
-		execvp(argv[0], argv);
-		fprintf(stderr, "provium console: exec %s: %s (is qemu-system-x86 "
-		    "installed? `make deps`)\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
+	if (spawn_start(argv, &so, &pid, &err) != 0) {
+		fprintf(stderr, "provium console: %s (is qemu-system-x86 "
+		    "installed? `make deps`)\n", err ? err : "out of memory");
+		free(err);
+	} else
+		st = spawn_wait(pid);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGQUIT, &old_quit, NULL);
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
+	return st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
 }
 
 int

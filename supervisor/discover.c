@@ -2,33 +2,18 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "events/xfmt.h"
 #include "discover.h"
 
 #define TEST_SUFFIX ".test.lua"
 /* A test file bigger than this is not scanned (it still runs). */
 #define SCAN_MAX_BYTES (16u * 1024 * 1024)
-
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-fmt(const char *f, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, f);
-	if (vasprintf(&s, f, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
 
 static int
 has_suffix(const char *s, const char *suf)
@@ -78,13 +63,52 @@ struct walk {
 	char **err;
 };
 
+/* Arena chunks: paths are never freed one by one, only with the list. */
+#define CHUNK_BYTES (64u * 1024)
+
+struct discover_chunk {
+	struct discover_chunk *next;
+	size_t used, cap;
+	char data[];
+};
+
+static char *
+arena_strdup(struct discover_list *l, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	struct discover_chunk *c = l->arena;
+	char *out;
+
+	if (c == NULL || c->cap - c->used < n) {
+		size_t cap = n > CHUNK_BYTES ? n : CHUNK_BYTES;
+
+		if ((c = malloc(sizeof(*c) + cap)) == NULL)
+			return NULL;
+		c->next = l->arena;
+		c->used = 0;
+		c->cap = cap;
+		l->arena = c;
+	}
+	out = memcpy(c->data + c->used, s, n);
+	c->used += n;
+	return out;
+}
+
 static int
 add_file(struct walk *w, const char *path, const char *rel)
 {
 	struct discovered *d;
+	char *display, *r;
+	int keep;
 
-	if (w->filter && strstr(rel, w->filter) == NULL)
-		return 0;
+	if (w->filter) {
+		if ((r = discover_display_path(rel, NULL)) == NULL)
+			goto oom;
+		keep = strstr(r, w->filter) != NULL;
+		free(r);
+		if (!keep)
+			return 0;
+	}
 	if (w->l->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 64;
 		d = realloc(w->l->v, cap * sizeof(*d));
@@ -95,17 +119,16 @@ add_file(struct walk *w, const char *path, const char *rel)
 	}
 	d = &w->l->v[w->l->n];
 	memset(d, 0, sizeof(*d));
-	d->display = discover_display_path(path, w->cwd);
-	d->rel = discover_display_path(rel, NULL);
-	if (d->display == NULL || d->rel == NULL) {
-		free(d->display);
-		free(d->rel);
+	if ((display = discover_display_path(path, w->cwd)) == NULL)
 		goto oom;
-	}
+	d->display = arena_strdup(w->l, display);
+	free(display);
+	if (d->display == NULL)
+		goto oom;
 	w->l->n++;
 	return 0;
 oom:
-	*w->err = fmt("out of memory");
+	*w->err = xfmt("out of memory");
 	return -1;
 }
 
@@ -118,7 +141,7 @@ walk_dir(struct walk *w, const char *dir, const char *rel)
 	int rc = 0;
 
 	if ((d = opendir(dir)) == NULL) {
-		*w->err = fmt("%s: %s", dir, strerror(errno));
+		*w->err = xfmt("%s: %s", dir, strerror(errno));
 		return -1;
 	}
 	while (rc == 0 && (errno = 0, e = readdir(d)) != NULL) {
@@ -127,14 +150,14 @@ walk_dir(struct walk *w, const char *dir, const char *rel)
 
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		p = fmt("%s/%s", dir, e->d_name);
-		r = *rel ? fmt("%s/%s", rel, e->d_name) : strdup(e->d_name);
+		p = xfmt("%s/%s", dir, e->d_name);
+		r = *rel ? xfmt("%s/%s", rel, e->d_name) : strdup(e->d_name);
 		if (p == NULL || r == NULL) {
-			*w->err = fmt("out of memory");
+			*w->err = xfmt("out of memory");
 			rc = -1;
 		} else if (lstat(p, &st) != 0) {
 			if (errno != ENOENT) {  /* vanished while walking: fine */
-				*w->err = fmt("%s: %s", p, strerror(errno));
+				*w->err = xfmt("%s: %s", p, strerror(errno));
 				rc = -1;
 			}
 		} else if (S_ISDIR(st.st_mode)) {
@@ -146,7 +169,7 @@ walk_dir(struct walk *w, const char *dir, const char *rel)
 		free(r);
 	}
 	if (rc == 0 && errno != 0) {
-		*w->err = fmt("%s: %s", dir, strerror(errno));
+		*w->err = xfmt("%s: %s", dir, strerror(errno));
 		rc = -1;
 	}
 	closedir(d);
@@ -161,30 +184,44 @@ cmp_display(const void *a, const void *b)
 	return strcmp(x->display, y->display);
 }
 
+static void
+scan_free(struct scan_result *r)
+{
+	if (r != NULL) {
+		scan_result_clear(r);
+		free(r);
+	}
+}
+
 static int
 scan_one(struct discovered *d, char **err)
 {
+	struct scan_result res;
 	int fd;
 	struct stat st;
 	char *buf;
 	ssize_t n;
 	size_t got = 0;
 
-	if ((fd = open(d->display, O_RDONLY | O_CLOEXEC)) < 0 ||
-	    fstat(fd, &st) != 0) {
-		*err = fmt("%s: %s", d->display, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
+	/*
+	 * A file that cannot be read (permissions, vanished) is still run:
+	 * its runner fails it with a chunk_error naming the reason, and the
+	 * other files are not affected.  Nothing to scan, so no VMs either.
+	 */
+	if ((fd = open(d->display, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return 0;
 	}
 	if ((size_t)st.st_size > SCAN_MAX_BYTES) {
 		close(fd);
-		d->scan.uses_vms = true;    /* unknown: keep preflight */
+		d->uses_vms = true;         /* unknown: keep preflight */
 		return 0;
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
 		close(fd);
-		*err = fmt("out of memory");
+		*err = xfmt("out of memory");
 		return -1;
 	}
 	while (got < (size_t)st.st_size &&
@@ -193,12 +230,24 @@ scan_one(struct discovered *d, char **err)
 		if (n > 0)
 			got += (size_t)n;
 	close(fd);
-	if (scan_source(buf, got, &d->scan) != 0) {
+	memset(&res, 0, sizeof(res));
+	if (scan_source(buf, got, &res) != 0) {
 		free(buf);
-		*err = fmt("out of memory");
+		*err = xfmt("out of memory");
 		return -1;
 	}
 	free(buf);
+	d->uses_vms = res.uses_vms;
+	if (res.nfixture_refs == 0 && !res.has_claim) {
+		scan_result_clear(&res);
+		return 0;
+	}
+	if ((d->scan = malloc(sizeof(*d->scan))) == NULL) {
+		scan_result_clear(&res);
+		*err = xfmt("out of memory");
+		return -1;
+	}
+	*d->scan = res;
 	return 0;
 }
 
@@ -223,14 +272,14 @@ discover_run(const char *const *paths, size_t npaths, const char *filter,
 		struct stat st;
 
 		if (stat(paths[i], &st) != 0) {
-			*err = fmt("%s: %s", paths[i], strerror(errno));
+			*err = xfmt("%s: %s", paths[i], strerror(errno));
 			goto fail;
 		}
 		if (S_ISDIR(st.st_mode)) {
 			if (walk_dir(&w, paths[i], "") != 0)
 				goto fail;
 		} else if (!has_suffix(paths[i], TEST_SUFFIX)) {
-			*err = fmt("%s: not a test file (a file argument must end "
+			*err = xfmt("%s: not a test file (a file argument must end "
 			    "in " TEST_SUFFIX ")", paths[i]);
 			goto fail;
 		} else if (add_file(&w, paths[i], paths[i]) != 0) {
@@ -240,11 +289,8 @@ discover_run(const char *const *paths, size_t npaths, const char *filter,
 	if (out->n > 1)
 		qsort(out->v, out->n, sizeof(*out->v), cmp_display);
 	for (i = j = 0; i < out->n; i++) {
-		if (j > 0 && strcmp(out->v[j - 1].display, out->v[i].display) == 0) {
-			free(out->v[i].display);
-			free(out->v[i].rel);
+		if (j > 0 && strcmp(out->v[j - 1].display, out->v[i].display) == 0)
 			continue;
-		}
 		out->v[j++] = out->v[i];
 	}
 	out->n = j;
@@ -260,14 +306,16 @@ fail:
 void
 discover_list_clear(struct discover_list *l)
 {
+	struct discover_chunk *c, *next;
 	size_t i;
 
-	for (i = 0; i < l->n; i++) {
-		free(l->v[i].display);
-		free(l->v[i].rel);
-		scan_result_clear(&l->v[i].scan);
-	}
+	for (i = 0; i < l->n; i++)
+		scan_free(l->v[i].scan);
 	free(l->v);
+	for (c = l->arena; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
 	memset(l, 0, sizeof(*l));
 }
 
@@ -277,13 +325,10 @@ discover_list_keep(struct discover_list *l, const unsigned char *keep)
 	size_t i, j;
 
 	for (i = j = 0; i < l->n; i++) {
-		if (keep[i]) {
+		if (keep[i])
 			l->v[j++] = l->v[i];
-			continue;
-		}
-		free(l->v[i].display);
-		free(l->v[i].rel);
-		scan_result_clear(&l->v[i].scan);
+		else
+			scan_free(l->v[i].scan);
 	}
 	l->n = j;
 }

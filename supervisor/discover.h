@@ -5,23 +5,33 @@
  * argument must end in ".test.lua".  The result is sorted by display path
  * and deduplicated.  Each file is scanned (scan.h) for fixture refs and a
  * declared claim.
+ *
+ * Memory per file is kept small because a run may cover many thousands of
+ * files: paths live in one arena owned by the list, and a scan result is
+ * only allocated for files that have fixture refs or a declared claim.
  */
 #ifndef PROVIUM_DISCOVER_H
 #define PROVIUM_DISCOVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "supervisor/scan.h"
 
 struct discovered {
-	char *display;   /* event `path`: relative to the cwd, no leading "./" */
-	char *rel;       /* relative to its scan root (what --filter matches) */
-	struct scan_result scan;
+	char *display;   /* event `path`: relative to the cwd, no leading "./";
+	                  * in the list's arena */
+	/* fixture refs and declared claim; NULL when the file has neither */
+	struct scan_result *scan;
+	bool uses_vms;   /* scan_result.uses_vms */
 };
+
+struct discover_chunk;
 
 struct discover_list {
 	struct discovered *v;
 	size_t n;
+	struct discover_chunk *arena;   /* the paths */
 };
 
 /*

@@ -107,6 +107,19 @@ open_sinks(const struct iter_env *e, struct sink_set *sinks, struct junit **ju)
 	char err[1024];
 	int fd;
 
+	/* First: a --junit PATH that cannot be written is refused before
+	 * anything else is created. */
+	if (o->junit) {
+		if ((*ju = junit_open(o->junit, err, sizeof(err))) == NULL ||
+		    (sk = sink_junit_new(*ju, "--junit")) == NULL) {
+			if (*ju)
+				snprintf(err, sizeof(err), "%s: out of memory",
+				    o->junit);
+			fprintf(stderr, "provium: --junit %s\n", err);
+			return 2;
+		}
+		sink_set_add(sinks, sk);
+	}
 	if (o->save_events) {
 		/* --watch: the file holds exactly the latest run */
 		if (o->watch && (fd = open(o->save_events, O_WRONLY | O_CREAT |
@@ -141,15 +154,6 @@ open_sinks(const struct iter_env *e, struct sink_set *sinks, struct junit **ju)
 		evsock_run_start(e->es);
 		sink_set_add(sinks, sk);
 	}
-	if (o->junit) {
-		if ((*ju = junit_open(o->junit, err, sizeof(err))) == NULL ||
-		    (sk = sink_junit_new(*ju, "--junit")) == NULL) {
-			fprintf(stderr, "provium: --junit: %s\n",
-			    *ju ? "out of memory" : err);
-			return 2;
-		}
-		sink_set_add(sinks, sk);
-	}
 	if (o->events_stdout) {
 		if ((sk = sink_fd_new(STDOUT_FILENO, "--events-stdout")) == NULL) {
 			fprintf(stderr, "provium: out of memory\n");
@@ -171,7 +175,7 @@ iter_run(const struct iter_env *e)
 	unsigned char *failed = NULL;
 	const char *runner;
 	char err[1024];
-	int rc;
+	int rc, run_rc;
 
 	memset(&files, 0, sizeof(files));
 	if ((rc = select_files(e, &files)) != 0) {
@@ -197,20 +201,22 @@ iter_run(const struct iter_env *e)
 	    "/proc/self/exe", .sigfd = e->sigfd, .pool_total = e->pool_total,
 	    .psi_threshold = e->psi_threshold, .evsock = e->es,
 	    .failed = failed };
-	rc = sup_run(&sp);
+	rc = run_rc = sup_run(&sp);
+	/* A lost record (JUnit or saved events) makes a run that passed or
+	 * failed exit 2: CI must not take a missing report for a good one.
+	 * The results are printed as usual; 128+signal stays. */
 	if (ju && junit_write(ju, rc >= 128, err, sizeof(err)) != 0) {
-		fprintf(stderr, "provium: --junit: %s\n", err);
+		fprintf(stderr, "provium: --junit %s%s\n", err,
+		    rc < 2 ? "; exit status 2" : "");
 		if (rc < 2)
 			rc = 2;
 	}
-	/* A saved event file that lost frames is not a record of the run:
-	 * CI must not mistake it for one. */
 	if (sinks.lost && rc < 2) {
-		fprintf(stderr, "provium: the saved events are incomplete (see "
+		fprintf(stderr, "provium: the saved record is incomplete (see "
 		    "above); exit status 2\n");
 		rc = 2;
 	}
-	if (rc != 2)
+	if (run_rc != 2)    /* the tests ran: --rerun-failed knows which failed */
 		save_rerun_state(&files, failed);
 out:
 	sink_set_close(&sinks);

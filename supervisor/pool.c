@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "events/xfmt.h"
 #include "supervisor/pool.h"
 #include "supervisor/size.h"
 
@@ -131,10 +132,7 @@ set_err(char **err, const char *fmt, ...)
 	if (err == NULL)
 		return;
 	va_start(ap, fmt);
-	if (vasprintf(err, fmt, ap) == -1) {
-		*err = NULL;
-		errno = ENOMEM;
-	}
+	*err = xfmt_v(fmt, ap);         /* errno ENOMEM if NULL */
 	va_end(ap);
 }
 

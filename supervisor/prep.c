@@ -15,7 +15,7 @@ prep_files_use_vms(const struct discover_list *files)
 	size_t i;
 
 	for (i = 0; i < files->n; i++)
-		if (files->v[i].scan.uses_vms)
+		if (files->v[i].uses_vms)
 			return true;
 	return false;
 }

@@ -6,10 +6,14 @@
 
 #include "render.h"
 
+/* done[i] once file i is printed: the caller may free its runfile then. */
+static const struct runfile emitted;
+
 struct render {
 	struct render_opts o;
 	size_t n;
-	const struct runfile **done;    /* by input index; NULL = not yet */
+	const struct runfile **done;    /* by input index; NULL = not yet,
+	                                 * &emitted = printed */
 	size_t next;                    /* input-order cursor */
 	size_t ncompleted;
 	uint64_t passed, failed, skipped, errored;
@@ -180,10 +184,11 @@ render_file(struct render *r, size_t idx, const struct runfile *rf)
 	clear_progress(r);
 	if (r->o.stream && !r->o.json) {
 		emit_file(r, idx, rf);
+		r->done[idx] = &emitted;
 	} else {
 		while (r->next < r->n && r->done[r->next]) {
 			emit_file(r, r->next, r->done[r->next]);
-			r->next++;
+			r->done[r->next++] = &emitted;
 		}
 	}
 	fflush(r->o.out);
@@ -192,9 +197,7 @@ render_file(struct render *r, size_t idx, const struct runfile *rf)
 bool
 render_emitted(const struct render *r, size_t idx)
 {
-	if (idx >= r->n || r->done[idx] == NULL)
-		return false;
-	return (r->o.stream && !r->o.json) || idx < r->next;
+	return idx < r->n && r->done[idx] == &emitted;
 }
 
 void

@@ -29,12 +29,11 @@ struct render;
 
 /* nfiles files; display paths are looked up through the runfiles given later. */
 struct render *render_new(const struct render_opts *o, size_t nfiles);
-/* File idx completed; rf stays valid until render_free() (its tests only
- * until render_emitted()). */
+/* File idx completed; rf must stay valid until render_emitted(idx). */
 void render_file(struct render *r, size_t idx, const struct runfile *rf);
 
-/* Whether file idx has been printed: its tests' details are no longer
- * needed and may be dropped (runfile_drop_tests). */
+/* Whether file idx has been printed: the render holds no pointer to its
+ * runfile any more, the caller may free it. */
 bool render_emitted(const struct render *r, size_t idx);
 /* Redraws the progress line (no-op unless progress). */
 void render_progress(struct render *r, size_t running, double elapsed);

@@ -762,8 +762,8 @@ runfile_describe_wait(int st, bool got_done, char *buf, size_t len)
 	}
 }
 
-void
-runfile_drop_tests(struct runfile *rf)
+static void
+drop_tests(struct runfile *rf)
 {
 	size_t i, j;
 
@@ -786,7 +786,7 @@ runfile_clear(struct runfile *rf)
 {
 	size_t i;
 
-	runfile_drop_tests(rf);
+	drop_tests(rf);
 	for (i = 0; i < rf->nvms; i++)
 		free(rf->vms[i].vm_name);
 	free(rf->vms);

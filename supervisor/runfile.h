@@ -132,11 +132,6 @@ void runfile_finish(struct runfile *rf, enum rf_end end, const char *cause,
 
 void runfile_clear(struct runfile *rf);
 
-/* Frees the tests' names, metadata, messages and logs once the file has
- * been rendered, so the supervisor's memory does not grow with the number
- * of files run (counters, status and chunk_error stay). */
-void runfile_drop_tests(struct runfile *rf);
-
 /* "runner crashed: killed by SIGSEGV" / "...: exited with status 3". */
 void runfile_describe_wait(int wstatus, bool got_done, char *buf, size_t len);
 

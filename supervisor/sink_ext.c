@@ -63,5 +63,11 @@ sink_evsock_new(struct evsock *es, const char *name)
 struct sink *
 sink_junit_new(struct junit *j, const char *name)
 {
-	return fwd_new(&junit_ops, name, j);
+	struct sink *s = fwd_new(&junit_ops, name, j);
+
+	/* the JUnit file is a record: one that missed events is not written
+	 * as if it were whole without the run exiting 2 */
+	if (s)
+		s->durable = 1;
+	return s;
 }

@@ -20,7 +20,7 @@
 #include "events/mp.h"
 #include "events/proto.h"
 #include "supervisor/chanmsg.h"
-#include "supervisor/spawn.h"
+#include "vm/spawn.h"
 #include "sup_int.h"
 
 int64_t
@@ -89,10 +89,68 @@ protocol_error(struct sup_file *f, const char *msg)
 	close_chan(f);
 }
 
+struct sup_file *
+sup_file_get(struct sup *s, size_t idx)
+{
+	struct sup_file *f = s->fp[idx];
+
+	if (f != NULL)
+		return f;
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return NULL;
+	f->d = &s->p->files->v[idx];
+	f->idx = idx;
+	f->chan = -1;
+	runfile_init(&f->rf, f->d->display);
+	return s->fp[idx] = f;
+}
+
+static void
+file_free(struct sup *s, size_t idx)
+{
+	struct sup_file *f = s->fp[idx];
+
+	if (f == NULL)
+		return;
+	runfile_clear(&f->rf);
+	free(f->cause);
+	frame_reader_clear(&f->rd);
+	free(f);
+	s->fp[idx] = NULL;
+}
+
+/* Grows a pointer vector to hold one more. */
+static int
+vec_room(struct sup_file ***v, size_t used, size_t *cap)
+{
+	struct sup_file **n;
+	size_t ncap;
+
+	if (used < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 64;
+	if ((n = reallocarray(*v, ncap, sizeof(**v))) == NULL)
+		return -1;
+	*v = n;
+	*cap = ncap;
+	return 0;
+}
+
+int
+sup_ready_push(struct sup *s, struct sup_file *f)
+{
+	if (s->ready_head == s->ready_tail)
+		s->ready_head = s->ready_tail = 0;
+	if (vec_room(&s->ready, s->ready_tail, &s->ready_cap) != 0)
+		return -1;
+	s->ready[s->ready_tail++] = f;
+	return 0;
+}
+
 void
 sup_finish(struct sup *s, struct sup_file *f, enum rf_end end, const char *cause)
 {
-	size_t idx = (size_t)(f - s->f);
+	size_t idx = f->idx;
 	struct event ev;
 
 	/*
@@ -110,21 +168,29 @@ sup_finish(struct sup *s, struct sup_file *f, enum rf_end end, const char *cause
 	}
 	close_chan(f);
 	runfile_finish(&f->rf, end, cause, sup_mono_ns(), &s->out);
+	if (f->queued) {
+		f->queued = false;
+		s->waiting--;
+	}
 	/* after file_completed, so the next file's dispatch follows it */
-	pool_release_all(s->pool, sup_owner_of(s, f), NULL);
+	pool_release_all(s->pool, sup_owner_of(f), NULL);
 	s->completed++;
+	if (strcmp(f->rf.status, EVENT_STATUS_PASSED) != 0) {
+		s->any_failed = true;
+		if (s->p->failed)
+			s->p->failed[idx] = 1;
+		if (s->p->opts->fail_fast && s->fail_fast == NULL &&
+		    asprintf(&s->fail_fast, "skipped: --fail-fast (`%s` %s)",
+		    f->d->display, f->rf.status) < 0)
+			s->fail_fast = NULL;
+	}
 	render_file(s->render, idx, &f->rf);
 	/* printed files (this one, or earlier ones it let through in input
-	 * order) need no test details any more */
+	 * order) are done with */
 	if (render_emitted(s->render, idx))
-		runfile_drop_tests(&f->rf);
+		file_free(s, idx);
 	while (s->dropped < s->n && render_emitted(s->render, s->dropped))
-		runfile_drop_tests(&s->f[s->dropped++].rf);
-	if (s->p->opts->fail_fast && s->fail_fast == NULL &&
-	    strcmp(f->rf.status, EVENT_STATUS_PASSED) != 0 &&
-	    asprintf(&s->fail_fast, "skipped: --fail-fast (`%s` %s)",
-	    f->d->display, f->rf.status) < 0)
-		s->fail_fast = NULL;
+		file_free(s, s->dropped++);
 }
 
 /*
@@ -138,17 +204,37 @@ skip_file(struct sup *s, struct sup_file *f)
 	sup_finish(s, f, RF_END_NOT_RUN, s->fail_fast);
 }
 
+/* Every file not started yet (queued in the pool, admitted, or never
+ * offered) completes, not run, in input order. */
+static void
+finish_pending(struct sup *s, const char *cause)
+{
+	struct sup_file *f;
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		f = s->fp[i];
+		if (f == NULL && i < s->next)
+			continue;       /* completed and printed */
+		if (f != NULL && f->rf.state != RF_PENDING)
+			continue;
+		if (f == NULL && (f = sup_file_get(s, i)) == NULL) {
+			fprintf(stderr, "provium: out of memory: `%s` has no "
+			    "file_completed\n", s->p->files->v[i].display);
+			s->internal_error = 1;
+			continue;
+		}
+		sup_finish(s, f, RF_END_NOT_RUN, cause);
+	}
+	s->next = s->n;
+	s->ready_head = s->ready_tail = 0;
+}
+
 /* --fail-fast tripped: every file not started yet completes, not run. */
 static void
 skip_rest(struct sup *s)
 {
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		if (s->f[i].rf.state == RF_PENDING)
-			skip_file(s, &s->f[i]);
-	s->next = s->n;
-	s->ready_head = s->ready_tail;
+	finish_pending(s, s->fail_fast);
 }
 
 static void
@@ -166,12 +252,11 @@ void
 sup_dispatch(struct sup *s, struct sup_file *f)
 {
 	const struct resource_amount *claim =
-	    f->d->scan.has_claim ? &f->d->scan.claim : NULL;
+	    f->d->scan && f->d->scan->has_claim ? &f->d->scan->claim : NULL;
 	char *argv[] = { (char *)"provium", (char *)"--runner", NULL };
-	struct sup_spawn_req req = { .path = s->p->self_exe, .argv = argv,
-	    .new_pgroup = true };
+	struct spawn_opts so = { .exe = s->p->self_exe, .new_pgrp = true };
 	struct event ev;
-	char err[512], cause[600];
+	char *err, cause[600];
 	int sv[2];
 	int64_t now = sup_mono_ns();
 
@@ -193,16 +278,18 @@ sup_dispatch(struct sup *s, struct sup_file *f)
 		sup_finish(s, f, RF_END_CRASHED, cause);
 		return;
 	}
-	req.fds[0] = (struct sup_spawn_fd){ s->devnull, 0 };
-	req.fds[1] = (struct sup_spawn_fd){ 2, 1 };
-	req.fds[2] = (struct sup_spawn_fd){ 2, 2 };
-	req.fds[3] = (struct sup_spawn_fd){ sv[1], RUNNER_CHANNEL_FD };
-	req.nfds = 4;
-	if (sup_spawn_start(&req, &f->pid, err, sizeof(err)) != 0) {
+	so.fds[0] = (struct spawn_fd){ s->devnull, 0 };
+	so.fds[1] = (struct spawn_fd){ 2, 1 };
+	so.fds[2] = (struct spawn_fd){ 2, 2 };
+	so.fds[3] = (struct spawn_fd){ sv[1], RUNNER_CHANNEL_FD };
+	so.nfds = 4;
+	if (spawn_start(argv, &so, &f->pid, &err) != 0) {
 		close(sv[0]);
 		close(sv[1]);
 		f->pid = 0;
-		snprintf(cause, sizeof(cause), "could not start runner: %s", err);
+		snprintf(cause, sizeof(cause), "could not start runner: %s",
+		    err ? err : "out of memory");
+		free(err);
 		sup_finish(s, f, RF_END_CRASHED, cause);
 		return;
 	}
@@ -210,6 +297,14 @@ sup_dispatch(struct sup *s, struct sup_file *f)
 	f->chan = sv[0];
 	(void)fcntl(f->chan, F_SETFL, O_NONBLOCK);
 	f->rd = (struct frame_reader)FRAME_READER_INIT(FRAME_MAX_RUNNER);
+	if (vec_room(&s->live, s->running, &s->live_cap) != 0) {
+		set_cause(f, RF_END_CRASHED, "could not start runner: out of memory");
+		kill_group(f);
+		(void)waitpid(f->pid, NULL, 0);
+		f->pid = 0;
+		sup_finish(s, f, f->end, f->cause);
+		return;
+	}
 	s->live[s->running++] = f;
 	if (chanmsg_start(f->chan, s->p->opts, f->d->display, f->d->display) != 0)
 		close_chan(f);      /* already dead: its wait status tells why */
@@ -389,7 +484,7 @@ check_deadlines(struct sup *s, int64_t now)
 			f->eof_deadline = 0;
 		}
 		/* time parked in the pool is not the file's (upstream §5.3) */
-		if (pool_owner_waiting(s->pool, sup_owner_of(s, f))) {
+		if (pool_owner_waiting(s->pool, sup_owner_of(f))) {
 			if (f->pool_wait_since == 0)
 				f->pool_wait_since = now;
 			continue;
@@ -446,32 +541,44 @@ tick(struct sup *s)
 static void
 stuck(struct sup *s)
 {
-	size_t i;
-
 	fprintf(stderr, "provium: internal error: the pool admits no file while "
 	    "none runs\n");
 	s->internal_error = 1;
-	for (i = 0; i < s->n; i++)
-		if (s->f[i].rf.state == RF_PENDING)
-			sup_finish(s, &s->f[i], RF_END_NOT_RUN,
-			    "not run: internal error in admission");
+	finish_pending(s, "not run: internal error in admission");
+}
+
+/* Room in the poll set for the fds this turn needs. */
+static int
+poll_room(struct sup *s, struct pollfd **pfd, struct sup_file ***who,
+    size_t *cap)
+{
+	size_t need = 2 + s->running +
+	    (s->p->evsock ? evsock_nfds(s->p->evsock) : 0);
+	size_t ncap = need + 16;
+	struct pollfd *np;
+	struct sup_file **nw;
+
+	if (need <= *cap)
+		return 0;
+	if ((np = reallocarray(*pfd, ncap, sizeof(**pfd))) == NULL)
+		return -1;
+	*pfd = np;
+	if ((nw = reallocarray(*who, ncap, sizeof(**who))) == NULL)
+		return -1;
+	*who = nw;
+	*cap = ncap;
+	return 0;
 }
 
 static void
 loop(struct sup *s)
 {
-	size_t cap = s->n + 2 + (s->p->evsock ? evsock_nfds(s->p->evsock) : 0);
-	struct pollfd *pfd = calloc(cap, sizeof(*pfd));
-	struct sup_file **who = calloc(cap, sizeof(*who));
+	size_t cap = 0;
+	struct pollfd *pfd = NULL;
+	struct sup_file **who = NULL;
+	bool nomem = false;
 	size_t i, np, k;
 
-	if (pfd == NULL || who == NULL) {
-		fprintf(stderr, "provium: out of memory\n");
-		free(pfd);
-		pfd = NULL;
-		s->internal_error = 1;
-		interrupt(s, SIGTERM);
-	}
 	read_signals(s);        /* a Ctrl-C during discovery: dispatch nothing */
 	for (;;) {
 		if (s->fail_fast)
@@ -483,7 +590,13 @@ loop(struct sup *s)
 			stuck(s);
 			break;
 		}
-		if (pfd == NULL) {
+		if (!nomem && poll_room(s, &pfd, &who, &cap) != 0) {
+			fprintf(stderr, "provium: out of memory\n");
+			nomem = true;
+			s->internal_error = 1;
+			interrupt(s, SIGTERM);
+		}
+		if (nomem) {
 			/* no memory to poll with: wait for the killed runners */
 			int st;
 			pid_t pid = waitpid(-1, &st, 0);
@@ -496,19 +609,6 @@ loop(struct sup *s)
 		}
 		render_progress(s->render, s->running,
 		    (double)(sup_mono_ns() - s->t0) / 1e9);
-		/* Socket clients come and go: grow the poll set to fit. */
-		if (s->p->evsock && s->n + 2 + evsock_nfds(s->p->evsock) > cap) {
-			size_t ncap = s->n + 2 + evsock_nfds(s->p->evsock) + 16;
-			struct pollfd *np2 = realloc(pfd, ncap * sizeof(*pfd));
-			struct sup_file **nw = np2 ? realloc(who, ncap * sizeof(*who)) : NULL;
-
-			if (np2)
-				pfd = np2;
-			if (nw) {
-				who = nw;
-				cap = ncap;
-			}
-		}
 		np = 0;
 		pfd[np++] = (struct pollfd){ .fd = s->p->sigfd, .events = POLLIN };
 		pfd[np++] = (struct pollfd){ .fd = s->tfd, .events = POLLIN };
@@ -614,19 +714,15 @@ sup_run(const struct sup_params *p)
 	s.max_running = fd_budget();
 	s.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	s.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	s.f = calloc(s.n, sizeof(*s.f));
-	s.live = calloc(s.n, sizeof(*s.live));
-	s.ready = calloc(s.n, sizeof(*s.ready));
+	s.fp = calloc(s.n, sizeof(*s.fp));
 	s.render = render_new(p->render, s.n);
 	s.next_cid = SUP_FIRST_CID;
 	s.pool = pool_new(p->pool_total);
-	if (s.f == NULL || s.live == NULL || s.ready == NULL || s.render == NULL || s.devnull < 0 || s.tfd < 0 ||
+	if (s.fp == NULL || s.render == NULL || s.devnull < 0 || s.tfd < 0 ||
 	    s.pool == NULL || timerfd_settime(s.tfd, 0, &(struct itimerspec){
 	    .it_interval = { 1, 0 }, .it_value = { 1, 0 } }, NULL) != 0) {
 		fprintf(stderr, "provium: cannot start: %s\n", strerror(errno));
-		free(s.f);
-		free(s.live);
-		free(s.ready);
+		free(s.fp);
 		render_free(s.render);
 		pool_free(s.pool);
 		if (s.devnull >= 0)
@@ -639,22 +735,19 @@ sup_run(const struct sup_params *p)
 		fprintf(stderr, "provium: %s\n", note);
 	else
 		(void)psi_gate_poll(&s.psi);    /* the first files see it too */
-	for (i = 0; i < s.n; i++) {
-		s.f[i].d = &p->files->v[i];
-		s.f[i].chan = -1;
-		runfile_init(&s.f[i].rf, s.f[i].d->display);
-	}
 	/* Every file is announced before the first dispatch. */
 	for (i = 0; i < s.n; i++) {
-		struct discovered *d = s.f[i].d;
+		struct discovered *d = &p->files->v[i];
 
 		memset(&ev, 0, sizeof(ev));
 		ev.kind = EVENT_FILE_DISCOVERED;
 		ev.path = d->display;
-		ev.fixture_refs = d->scan.fixture_refs;
-		ev.nfixture_refs = d->scan.nfixture_refs;
-		ev.has_declared_claim = d->scan.has_claim;
-		ev.declared_claim = d->scan.claim;
+		if (d->scan) {
+			ev.fixture_refs = d->scan->fixture_refs;
+			ev.nfixture_refs = d->scan->nfixture_refs;
+			ev.has_declared_claim = d->scan->has_claim;
+			ev.declared_claim = d->scan->claim;
+		}
 		sup_emit(&s, &ev);
 	}
 	sup_pool_state(&s);
@@ -662,35 +755,23 @@ sup_run(const struct sup_params *p)
 	if (s.interrupted) {
 		snprintf(cause, sizeof(cause), "not run: interrupted (SIG%s)",
 		    sigabbrev_np(s.interrupted));
-		for (i = 0; i < s.n; i++)
-			if (s.f[i].rf.state == RF_PENDING)
-				sup_finish(&s, &s.f[i], RF_END_NOT_RUN, cause);
+		finish_pending(&s, cause);
 	}
 	sup_pool_state(&s);
 	sweep_children();
 	/* SIGKILLed runners never removed their VMs' scratch dirs. */
 	vmm_sweep_stale();
 	render_finish(s.render, (double)(sup_mono_ns() - s.t0) / 1e9);
-	rc = 0;
-	for (i = 0; i < s.n; i++)
-		if (s.f[i].rf.status == NULL ||
-		    strcmp(s.f[i].rf.status, EVENT_STATUS_PASSED) != 0) {
-			rc = 1;
-			if (p->failed)
-				p->failed[i] = 1;
-		}
+	rc = s.any_failed || s.completed < s.n ? 1 : 0;
 	if (s.internal_error)
 		rc = 2;
 	if (s.interrupted)
 		rc = 128 + s.interrupted;
-	for (i = 0; i < s.n; i++) {
-		runfile_clear(&s.f[i].rf);
-		free(s.f[i].cause);
-		frame_reader_clear(&s.f[i].rd);
-	}
+	for (i = 0; i < s.n; i++)
+		file_free(&s, i);
 	render_free(s.render);
 	free(s.fail_fast);
-	free(s.f);
+	free(s.fp);
 	free(s.live);
 	free(s.ready);
 	pool_free(s.pool);

@@ -12,9 +12,9 @@
 #include "sup_int.h"
 
 uint64_t
-sup_owner_of(const struct sup *s, const struct sup_file *f)
+sup_owner_of(const struct sup_file *f)
 {
-	return (uint64_t)(f - s->f) + 1;       /* 0 is POOL_ANON */
+	return (uint64_t)f->idx + 1;    /* 0 is POOL_ANON */
 }
 
 /* Answers a claim/reserve the pool decided (now or from a grant). */
@@ -44,7 +44,7 @@ sup_request(void *ctx, struct runfile *rf, enum rf_request req, uint64_t id,
 {
 	struct sup *s = ctx;
 	struct sup_file *f = (struct sup_file *)rf;   /* rf is f's first member */
-	uint64_t owner = sup_owner_of(s, f);
+	uint64_t owner = sup_owner_of(f);
 	enum pool_status st;
 	char *perr = NULL;
 
@@ -82,50 +82,69 @@ sup_reservation(const struct resource_amount *claim)
 }
 
 static void
-blocked(struct sup *s, struct sup_file *f, const char *reason,
+blocked(struct sup *s, const char *path, const char *reason,
     struct resource_amount waiting_for)
 {
 	struct event ev;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = EVENT_FILE_BLOCKED;
-	ev.path = f->d->display;
+	ev.path = (char *)(uintptr_t)path;
 	ev.reason = (char *)(uintptr_t)reason;
 	ev.amount = waiting_for;
 	sup_emit(s, &ev);
 }
 
+/* Admitted: to the start FIFO. */
+static void
+admitted(struct sup *s, struct sup_file *f)
+{
+	if (sup_ready_push(s, f) != 0)
+		sup_finish(s, f, RF_END_CRASHED, "could not start runner: out of "
+		    "memory");
+}
+
 /*
  * Offers files to the pool in input order.  The pool queues what does not
  * fit (file_blocked{pool_full}) and hands grants back later; the PSI gate
- * holds the next file while the host is under pressure.
+ * holds the next file while the host is under pressure.  At most
+ * SUP_ADMIT_WINDOW files wait in the pool; the rest are not offered yet.
  */
 static void
 admit_files(struct sup *s)
 {
 	while (!s->interrupted && s->next < s->n &&
+	    s->waiting < SUP_ADMIT_WINDOW &&
 	    s->running + ADMITTED(s) < s->max_running) {
-		struct sup_file *f = &s->f[s->next];
+		const struct discovered *d = &s->p->files->v[s->next];
 		const struct resource_amount *claim =
-		    f->d->scan.has_claim ? &f->d->scan.claim : NULL;
+		    d->scan && d->scan->has_claim ? &d->scan->claim : NULL;
 		struct resource_amount overhead = { POOL_RUNNER_OVERHEAD_BYTES, 0 };
+		struct sup_file *f;
 		char what[600], *err = NULL;
 
 		if (psi_gate_holds(&s->psi, s->running)) {
-			if (!f->psi_noted)
-				blocked(s, f, "psi_pressure", sup_reservation(NULL));
-			f->psi_noted = true;
+			if (!s->next_psi_noted)
+				blocked(s, d->display, "psi_pressure",
+				    sup_reservation(NULL));
+			s->next_psi_noted = true;
 			return;
 		}
-		snprintf(what, sizeof(what), "file `%s`", f->d->display);
+		if ((f = sup_file_get(s, s->next)) == NULL)
+			return;         /* out of memory: retried, or stuck() */
+		f->psi_noted = s->next_psi_noted;
+		s->next_psi_noted = false;
+		snprintf(what, sizeof(what), "file `%s`", d->display);
 		s->next++;
-		switch (pool_admit(s->pool, sup_owner_of(s, f), overhead, claim, what,
+		switch (pool_admit(s->pool, sup_owner_of(f), overhead, claim, what,
 		    &err)) {
 		case POOL_GRANTED:
-			s->ready[s->ready_tail++] = (size_t)(f - s->f);
+			admitted(s, f);
 			break;
 		case POOL_QUEUED:
-			blocked(s, f, "pool_full", sup_reservation(claim));
+			f->queued = true;
+			s->waiting++;
+			blocked(s, d->display, "pool_full", sup_reservation(claim));
 			break;
 		case POOL_FAILED:
 			sup_finish(s, f, RF_END_NOT_RUN, err ? err : "out of memory");
@@ -142,11 +161,19 @@ take_grants(struct sup *s)
 	struct pool_grant g;
 
 	while (pool_next_grant(s->pool, &g) == 1) {
-		struct sup_file *f = &s->f[g.owner - 1];
+		struct sup_file *f = g.owner - 1 < s->n ? s->fp[g.owner - 1] : NULL;
 
+		if (f == NULL) {        /* ended: its requests were cancelled */
+			free(g.message);
+			continue;
+		}
 		if (g.kind == POOL_REQ_ADMIT) {
+			if (f->queued) {
+				f->queued = false;
+				s->waiting--;
+			}
 			if (g.status == POOL_GRANTED) {
-				s->ready[s->ready_tail++] = (size_t)(f - s->f);
+				admitted(s, f);
 			} else {
 				sup_finish(s, f, RF_END_NOT_RUN, g.message ?
 				    g.message : "out of memory");
@@ -165,11 +192,12 @@ static void
 start_admitted(struct sup *s)
 {
 	while (ADMITTED(s) > 0 && !s->interrupted) {
-		struct sup_file *f = &s->f[s->ready[s->ready_head]];
+		struct sup_file *f = s->ready[s->ready_head];
 
 		if (psi_gate_holds(&s->psi, s->running)) {
 			if (!f->psi_noted)
-				blocked(s, f, "psi_pressure", sup_reservation(NULL));
+				blocked(s, f->d->display, "psi_pressure",
+				    sup_reservation(NULL));
 			f->psi_noted = true;
 			return;
 		}

@@ -14,6 +14,7 @@
 #include "events/frame.h"
 #include "events/mp.h"
 #include "events/proto.h"
+#include "events/xfmt.h"
 #include "agent_client.h"
 
 /* A stream's undelivered bytes; past this the stream ends in error. */
@@ -47,22 +48,6 @@ struct ac {
 	char *dead;
 	char *os, *version, *kernel;
 };
-
-static char *
-errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-errf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
 
 int64_t
 ac_now_ms(void)
@@ -147,7 +132,7 @@ ac_kill(struct ac *c, const char *why)
 static int
 dead_err(struct ac *c, char **err)
 {
-	*err = errf("agent connection lost: %s", c->dead ? c->dead : "?");
+	*err = xfmt("agent connection lost: %s", c->dead ? c->dead : "?");
 	return AC_DEAD;
 }
 
@@ -240,14 +225,14 @@ ac_req_send(struct ac *c, struct ac_req *r, char **err)
 		return dead_err(c, err);
 	rc = send_frame(c, r->sb.data, r->sb.size);
 	if (rc == FRAME_OVERSIZE) {
-		*err = errf("agent request `%s` of %zu bytes exceeds the "
+		*err = xfmt("agent request `%s` of %zu bytes exceeds the "
 		    "%u-byte frame cap", r->kind, r->sb.size,
 		    (unsigned)FRAME_MAX_AGENT);
 		return AC_PROTOCOL;
 	}
 	if (rc != FRAME_OK) {
 		if (c->dead == NULL)
-			c->dead = errf("write: %s", strerror(errno));
+			c->dead = xfmt("write: %s", strerror(errno));
 		return dead_err(c, err);
 	}
 	return AC_OK;
@@ -325,7 +310,7 @@ stream_append(struct ac_stream *s, const char *p, size_t n)
 	if (s->len - s->off + n > AC_STREAM_CAP) {
 		s->ended = true;
 		s->end_errno = ENOBUFS;
-		s->end_msg = errf("more than %u bytes buffered and unread",
+		s->end_msg = xfmt("more than %u bytes buffered and unread",
 		    AC_STREAM_CAP);
 		return;
 	}
@@ -407,7 +392,7 @@ dispatch(struct ac *c, uint8_t *body, size_t len)
 		const msgpack_object *d = mp_get(m, "data");
 		char *msg = d ? mp_obj_strdup(mp_get(d, "message")) : NULL;
 		if (c->dead == NULL)
-			c->dead = errf("agent error on an unroutable request: "
+			c->dead = xfmt("agent error on an unroutable request: "
 			    "%s", msg ? msg : "?");
 		free(msg);
 		goto out;
@@ -446,11 +431,11 @@ drain(struct ac *c)
 			 * goes away: the same event for the user. */
 			if (rc == FRAME_EOF || (rc == FRAME_IO &&
 			    errno == ECONNRESET))
-				c->dead = errf("the agent closed the connection");
+				c->dead = xfmt("the agent closed the connection");
 			else if (rc == FRAME_IO)
-				c->dead = errf("read: %s", strerror(errno));
+				c->dead = xfmt("read: %s", strerror(errno));
 			else
-				c->dead = errf("frame error: %s",
+				c->dead = xfmt("frame error: %s",
 				    frame_strerror(rc));
 			return -1;
 		}
@@ -479,7 +464,7 @@ pump_slice(struct ac *c, int64_t deadline_ms, int slice_ms)
 	}
 	r = poll(&p, 1, (int)left);
 	if (r < 0 && errno != EINTR) {
-		c->dead = errf("poll: %s", strerror(errno));
+		c->dead = xfmt("poll: %s", strerror(errno));
 		return -1;
 	}
 	if (r > 0)
@@ -540,12 +525,12 @@ wait_raw(struct ac *c, uint64_t id, const char *kind, int64_t deadline_ms,
 		if (c->dead != NULL)
 			return dead_err(c, err);
 		if (deadline_ms >= 0 && ac_now_ms() >= deadline_ms) {
-			*err = errf("timed out waiting for the agent's answer "
+			*err = xfmt("timed out waiting for the agent's answer "
 			    "to `%s`", kind);
 			return AC_TIMEOUT;
 		}
 		if (check != NULL && check(arg, &why)) {
-			*err = why ? why : errf("the VM failed while waiting "
+			*err = why ? why : xfmt("the VM failed while waiting "
 			    "for `%s`", kind);
 			return AC_DEAD;
 		}
@@ -557,7 +542,7 @@ wait_raw(struct ac *c, uint64_t id, const char *kind, int64_t deadline_ms,
 	/* dispatch() already checked that it decodes. */
 	if (frame_decode(r->body, m->len, &r->u, msg) != FRAME_OK) {
 		free(m);
-		*err = errf("agent sent a malformed frame");
+		*err = xfmt("agent sent a malformed frame");
 		return AC_PROTOCOL;
 	}
 	free(m);
@@ -587,13 +572,13 @@ ac_wait(struct ac *c, uint64_t id, const char *kind, int64_t deadline_ms,
 		snprintf(r->agent_kind, sizeof(r->agent_kind), "%.*s", (int)kn,
 		    ks);
 		r->message = d ? mp_obj_strdup(mp_get(d, "message")) : NULL;
-		*err = errf("agent error (%s): %s", r->agent_kind,
+		*err = xfmt("agent error (%s): %s", r->agent_kind,
 		    r->message ? r->message : "?");
 		return AC_AGENT_ERROR;
 	}
 	if (!mp_obj_is_str(k, want) || d == NULL || d->type != MSGPACK_OBJECT_MAP) {
 		char *got = mp_obj_strdup(k);
-		*err = errf("unexpected agent message: expected `%s`, got `%s`",
+		*err = xfmt("unexpected agent message: expected `%s`, got `%s`",
 		    want, got ? got : "?");
 		free(got);
 		return AC_PROTOCOL;
@@ -603,12 +588,12 @@ ac_wait(struct ac *c, uint64_t id, const char *kind, int64_t deadline_ms,
 		r->os_errno = v && mp_get_i64(v, "errno", &e) == 0 ? (int)e : EIO;
 		r->message = v ? mp_obj_strdup(mp_get(v, "message")) : NULL;
 		if (r->message == NULL)
-			r->message = errf("%s: %s", kind, strerror(r->os_errno));
+			r->message = xfmt("%s: %s", kind, strerror(r->os_errno));
 		*err = strdup(r->message);
 		return AC_OS_ERROR;
 	}
 	if (!mp_obj_is_str(mp_get(d, "outcome"), "ok")) {
-		*err = errf("unexpected agent message: `%s` without an outcome",
+		*err = xfmt("unexpected agent message: `%s` without an outcome",
 		    want);
 		return AC_PROTOCOL;
 	}
@@ -668,14 +653,14 @@ ac_hello(struct ac *c, int64_t deadline_ms, ac_check_fn check, void *arg,
 			mp_get_u64(d, "host_version", &hv);
 			mp_get_u64(d, "agent_version", &av);
 		}
-		*err = errf("agent protocol version mismatch (host: %u, "
+		*err = xfmt("agent protocol version mismatch (host: %u, "
 		    "agent: %llu); rebuild provium-agent (or the guest image) "
 		    "from this provium", PROTOCOL_VERSION,
 		    (unsigned long long)av);
 		rc = AC_VERSION;
 	} else if (!mp_obj_is_str(mp_get(m, "kind"), "hello_ok") || d == NULL) {
 		char *got = obj_str_or(m, "kind");
-		*err = errf("unexpected agent message: expected `hello_ok`, "
+		*err = xfmt("unexpected agent message: expected `hello_ok`, "
 		    "got `%s`", got);
 		free(got);
 		rc = AC_PROTOCOL;
@@ -720,7 +705,7 @@ ac_stream_read(struct ac *c, uint64_t id, size_t max, int64_t deadline_ms,
 		if (s->ended) {
 			*eof = true;
 			if (s->end_msg != NULL || s->end_errno != 0) {
-				*err = errf("stream source error: %s (%s)",
+				*err = xfmt("stream source error: %s (%s)",
 				    s->end_msg ? s->end_msg : "?",
 				    strerror(s->end_errno));
 				return AC_OS_ERROR;

@@ -17,13 +17,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "events/xfmt.h"
+#include "vm/spawn.h"
 #include "vm/vmm_backend.h"
 
 #define LOCAL_AGENT_FD 3
@@ -37,22 +38,6 @@ struct local_vm {
 	int wstatus;
 	char scratch[PATH_MAX];
 };
-
-static char *
-errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-errf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = strdup("out of memory");
-	va_end(ap);
-	return s;
-}
 
 static int
 exe_dir(char *buf, size_t n)
@@ -80,7 +65,7 @@ find_agent(char *out, size_t n, char **err)
 
 	if (env != NULL && *env != '\0') {
 		if (access(env, X_OK) != 0) {
-			*err = errf("vmm local: $PROVIUM_AGENT=%s is not "
+			*err = xfmt("vmm local: $PROVIUM_AGENT=%s is not "
 			    "executable: %s", env, strerror(errno));
 			return -1;
 		}
@@ -95,7 +80,7 @@ find_agent(char *out, size_t n, char **err)
 		if (access(out, X_OK) == 0)
 			return 0;
 	}
-	*err = errf("vmm local: provium-agent not found (looked at "
+	*err = xfmt("vmm local: provium-agent not found (looked at "
 	    "$PROVIUM_AGENT, %s/provium-agent and %s/../libexec/provium/"
 	    "provium-agent); build it with `make bins` or set PROVIUM_AGENT",
 	    dir, dir);
@@ -118,43 +103,6 @@ rm_tree(const char *dir)
 {
 	if (dir[0] != '\0')
 		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/*
- * Child side: only async-signal-safe calls between fork and exec.  A
- * failure writes errno to the CLOEXEC pipe so boot reports the real cause.
- */
-static void __attribute__((noreturn))
-child(int sock, int errpipe, const char *agent, const char *scratch,
-    pid_t parent)
-{
-	char fdarg[] = "3";
-	char *argv[] = { (char *)"provium-agent", (char *)"--fd", fdarg, NULL };
-	int e, nul;
-	sigset_t none;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	setpgid(0, 0);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-		goto fail;
-	if (chdir(scratch) != 0)
-		goto fail;
-	if ((nul = open("/dev/null", O_RDONLY)) < 0 || dup2(nul, 0) < 0)
-		goto fail;
-	/* The agent's own diagnostics go to our stderr, never our stdout. */
-	if (dup2(2, 1) < 0)
-		goto fail;
-	if (sock == LOCAL_AGENT_FD) {
-		if (fcntl(sock, F_SETFD, 0) != 0)
-			goto fail;
-	} else if (dup2(sock, LOCAL_AGENT_FD) < 0)
-		goto fail;
-	execv(agent, argv);
-fail:
-	e = errno;
-	if (write(errpipe, &e, sizeof(e)) < 0) { /* nothing more to do */ }
-	_exit(127);
 }
 
 /*
@@ -201,17 +149,20 @@ static int
 local_boot(const struct vmm_boot_opts *o, struct vmm_vm **impl, char **err)
 {
 	struct local_vm *l;
-	char agent[PATH_MAX];
+	char agent[PATH_MAX], *serr;
+	char *argv[] = { (char *)"provium-agent", (char *)"--fd",
+	    (char *)"3", NULL };
+	struct spawn_opts so = { .exe = agent, .pdeathsig = true,
+	    .new_pgrp = true };
 	const char *tmp = getenv("TMPDIR");
-	int sv[2], ep[2], e = 0;
-	ssize_t r;
+	int sv[2];
 	pid_t parent = getpid();
 
 	*impl = NULL;
 	if (find_agent(agent, sizeof(agent), err) != 0)
 		return -1;
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
-		*err = errf("vmm local: out of memory");
+		*err = xfmt("vmm local: out of memory");
 		return -1;
 	}
 	l->base.ops = &vmm_local_ops;
@@ -223,44 +174,29 @@ local_boot(const struct vmm_boot_opts *o, struct vmm_vm **impl, char **err)
 	snprintf(l->scratch, sizeof(l->scratch),
 	    "%s/provium-local-%d-%u-XXXXXX", tmp, (int)parent, o->cid);
 	if (mkdtemp(l->scratch) == NULL) {
-		*err = errf("vmm local: cannot create scratch dir %s: %s "
+		*err = xfmt("vmm local: cannot create scratch dir %s: %s "
 		    "(check $TMPDIR)", l->scratch, strerror(errno));
 		free(l);
 		return -1;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-		*err = errf("vmm local: socketpair: %s", strerror(errno));
+		*err = xfmt("vmm local: socketpair: %s", strerror(errno));
 		goto fail_dir;
 	}
-	if (pipe2(ep, O_CLOEXEC) != 0) {
-		*err = errf("vmm local: pipe: %s", strerror(errno));
+	so.cwd = l->scratch;
+	/* The agent's own diagnostics go to our stderr, never our stdout. */
+	so.fds[0] = (struct spawn_fd){ 2, 1 };
+	so.fds[1] = (struct spawn_fd){ sv[1], LOCAL_AGENT_FD };
+	so.nfds = 2;
+	if (spawn_start(argv, &so, &l->pid, &serr) != 0) {
+		*err = xfmt("vmm local: cannot start the agent: %s",
+		    serr ? serr : "out of memory");
+		free(serr);
 		close(sv[0]); close(sv[1]);
 		goto fail_dir;
 	}
-	l->pid = fork();
-	if (l->pid == 0)
-		child(sv[1], ep[1], agent, l->scratch, parent);
 	close(sv[1]);
-	close(ep[1]);
-	if (l->pid < 0) {
-		*err = errf("vmm local: fork: %s", strerror(errno));
-		close(sv[0]); close(ep[0]);
-		goto fail_dir;
-	}
-	/* Also from the parent: no race with the child's own setpgid. */
-	setpgid(l->pid, l->pid);
-	do
-		r = read(ep[0], &e, sizeof(e));
-	while (r < 0 && errno == EINTR);
-	close(ep[0]);
 	l->fd = sv[0];
-	if (r == (ssize_t)sizeof(e)) {
-		*err = errf("vmm local: cannot start %s: %s", agent,
-		    strerror(e));
-		waitpid(l->pid, NULL, 0);
-		close(l->fd);
-		goto fail_dir;
-	}
 	*impl = &l->base;
 	return 0;
 fail_dir:
@@ -310,12 +246,12 @@ local_boot_failed(struct vmm_vm *impl, const char *why)
 	struct local_vm *l = (struct local_vm *)impl;
 
 	if (!local_exited(impl))
-		return errf("%s (local agent pid %d still running)", why,
+		return xfmt("%s (local agent pid %d still running)", why,
 		    (int)l->pid);
 	if (WIFSIGNALED(l->wstatus))
-		return errf("%s (local agent pid %d killed by signal %d)",
+		return xfmt("%s (local agent pid %d killed by signal %d)",
 		    why, (int)l->pid, WTERMSIG(l->wstatus));
-	return errf("%s (local agent pid %d exited with status %d)", why,
+	return xfmt("%s (local agent pid %d exited with status %d)", why,
 	    (int)l->pid, WEXITSTATUS(l->wstatus));
 }
 
@@ -323,7 +259,7 @@ local_boot_failed(struct vmm_vm *impl, const char *why)
 static int
 unsupported(const char *what, char **err)
 {
-	*err = errf("vmm local: %s is not supported (no real VM; use "
+	*err = xfmt("vmm local: %s is not supported (no real VM; use "
 	    "--vmm qemu)", what);
 	errno = ENOTSUP;
 	return -1;

@@ -557,7 +557,8 @@ int profile_run_builds(const struct profile_config *c, const char *only,
 		char *argv[] = { "sh", "-c", p->build, NULL };
 		struct spawn_opts o = SPAWN_OPTS_INIT;
 		o.cwd = p->dir;
-		o.stdout_fd = 2;
+		o.fds[0] = (struct spawn_fd){ 2, 1 };
+		o.nfds = 1;
 		o.keep_fds = true;   /* e.g. a make jobserver for the build */
 		char *e = NULL;
 		if (spawn_run(argv, &o, &e) < 0) {

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "events/xfmt.h"
 #include "vm/accel.h"
 #include "vm/overlay.h"
 #include "vm/profile.h"
@@ -37,8 +38,11 @@
 #include "vm/vmm_backend.h"
 
 #define QEMU_BIN          "qemu-system-x86_64"
-#define QEMU_START_S      10.0    /* exec -> QMP socket answering */
-#define QEMU_QMP_S        5.0     /* one QMP command */
+/* QMP answers in milliseconds on an idle host; the limits are for a hung
+ * QEMU and are generous because a CI box running ASan builds and TCG
+ * guests side by side can starve QEMU for seconds (seen at load 36). */
+#define QEMU_START_S      30.0    /* exec -> QMP socket answering */
+#define QEMU_QMP_S        30.0    /* one QMP command */
 #define QEMU_INCOMING_S   60.0    /* restore: inmigrate -> paused */
 #define QEMU_MIGRATE_S    120.0   /* snapshot: migrate -> completed */
 #define QEMU_QUIT_MS      2000u
@@ -117,10 +121,9 @@ __attribute__((format(printf, 2, 3)))
 static void argf(struct args *a, const char *fmt, ...)
 {
 	va_list ap;
-	char *s = NULL;
+	char *s;
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
+	s = xfmt_v(fmt, ap);
 	va_end(ap);
 	if (!s) {
 		a->failed = 1;
@@ -978,15 +981,16 @@ static int q_boot(const struct vmm_boot_opts *o, struct vmm_vm **out,
 	}
 	struct spawn_opts so = SPAWN_OPTS_INIT;
 	so.cwd = v->scratch;
-	so.stdout_fd = efd;
-	so.stderr_fd = efd;
+	so.fds[0] = (struct spawn_fd){ efd, 1 };
+	so.fds[1] = (struct spawn_fd){ efd, 2 };
+	so.nfds = 2;
 	so.pdeathsig = true;
 	char *serr = NULL;
 	int rc = spawn_start(a.v, &so, &v->pid, &serr);
 	close(efd);
 	if (rc < 0) {
-		(void)asprintf(err, "%s (is qemu-system-x86 installed? "
-		    "`make deps`)", serr);
+		(void)asprintf(err, "could not start QEMU: %s (is "
+		    "qemu-system-x86 installed? `make deps`)", serr);
 		free(serr);
 		goto fail;
 	}

@@ -27,6 +27,7 @@
 
 #include "events/frame.h"
 #include "events/mp.h"
+#include "events/xfmt.h"
 
 #define CTL_MAX        65536u
 #define MAC_TABLE      1024u
@@ -97,20 +98,6 @@ struct sw {
 	struct sw_core *core;
 	uint8_t *reply;            /* body of the last reply */
 };
-
-__attribute__((format(printf, 1, 2)))
-static char *
-fmt_err(const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
 
 uint64_t
 sw_fnv1a64(const void *p, size_t n, uint64_t h)
@@ -252,12 +239,12 @@ port_add(struct sw_core *c, const char *name, char **err)
 	int n;
 
 	if (!*name || strlen(name) >= SW_NAME_MAX || strcmp(name, SW_WILDCARD) == 0) {
-		*err = fmt_err("bad port name `%s` (1..%u bytes, not `*`)",
+		*err = xfmt("bad port name `%s` (1..%u bytes, not `*`)",
 		    name, SW_NAME_MAX - 1);
 		return -1;
 	}
 	if (find_port(c, name) >= 0) {
-		*err = fmt_err("port `%s` already exists on bridge `%s`", name,
+		*err = xfmt("port `%s` already exists on bridge `%s`", name,
 		    c->name);
 		return -1;
 	}
@@ -265,7 +252,7 @@ port_add(struct sw_core *c, const char *name, char **err)
 		if (!c->ports[idx].used)
 			break;
 	if (idx == SW_MAX_PORTS) {
-		*err = fmt_err("bridge `%s` is full (%u ports)", c->name,
+		*err = xfmt("bridge `%s` is full (%u ports)", c->name,
 		    SW_MAX_PORTS);
 		return -1;
 	}
@@ -273,7 +260,7 @@ port_add(struct sw_core *c, const char *name, char **err)
 	n = snprintf(sa.sun_path, sizeof sa.sun_path, "%s/%s.%u", c->dir,
 	    c->name, idx);
 	if (n < 0 || (size_t)n >= sizeof sa.sun_path) {
-		*err = fmt_err("socket path for bridge `%s` is longer than %zu "
+		*err = xfmt("socket path for bridge `%s` is longer than %zu "
 		    "bytes (dir `%s`); use a shorter TMPDIR", c->name,
 		    sizeof sa.sun_path - 1, c->dir);
 		return -1;
@@ -283,7 +270,7 @@ port_add(struct sw_core *c, const char *name, char **err)
 	pt->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (pt->lfd < 0 || bind(pt->lfd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
 	    listen(pt->lfd, 4) < 0) {
-		*err = fmt_err("port socket %s: %s", pt->path, strerror(errno));
+		*err = xfmt("port socket %s: %s", pt->path, strerror(errno));
 		if (pt->lfd >= 0)
 			close(pt->lfd);
 		pt->lfd = -1;
@@ -483,11 +470,11 @@ rule_set(struct sw_core *c, const char *from, const char *to,
 
 	if (!*from || !*to || strlen(from) >= SW_NAME_MAX ||
 	    strlen(to) >= SW_NAME_MAX) {
-		*err = fmt_err("bad rule endpoints `%s` -> `%s`", from, to);
+		*err = xfmt("bad rule endpoints `%s` -> `%s`", from, to);
 		return -1;
 	}
 	if (r->drop_ppm > 1000000) {
-		*err = fmt_err("drop rate %" PRIu32 " ppm is above 1000000",
+		*err = xfmt("drop rate %" PRIu32 " ppm is above 1000000",
 		    r->drop_ppm);
 		return -1;
 	}
@@ -499,12 +486,12 @@ rule_set(struct sw_core *c, const char *from, const char *to,
 	}
 	if (!ru) {
 		if (c->nrules == MAX_RULES) {
-			*err = fmt_err("bridge `%s`: more than %u impairment rules",
+			*err = xfmt("bridge `%s`: more than %u impairment rules",
 			    c->name, MAX_RULES);
 			return -1;
 		}
 		if (!c->rules && !(c->rules = calloc(MAX_RULES, sizeof *c->rules))) {
-			*err = fmt_err("out of memory");
+			*err = xfmt("out of memory");
 			return -1;
 		}
 		ru = &c->rules[c->nrules++];
@@ -741,11 +728,11 @@ capture_start(struct sw_core *c, const char *path, char **err)
 
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		*err = fmt_err("capture file %s: %s", path, strerror(errno));
+		*err = xfmt("capture file %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (write(fd, &gh, sizeof gh) != (ssize_t)sizeof gh) {
-		*err = fmt_err("capture file %s: %s", path, strerror(errno));
+		*err = xfmt("capture file %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -1021,7 +1008,7 @@ ctl_call(struct sw *sw, msgpack_sbuffer *sb, msgpack_unpacked *u,
 	if (rc == FRAME_OK)
 		rc = frame_read(sw->ctl, CTL_MAX, &body, &len);
 	if (rc != FRAME_OK) {
-		*err = fmt_err("bridge `%s`: switch thread not answering: %s",
+		*err = xfmt("bridge `%s`: switch thread not answering: %s",
 		    sw->name, frame_strerror(rc));
 		return -1;
 	}
@@ -1032,7 +1019,7 @@ ctl_call(struct sw *sw, msgpack_sbuffer *sb, msgpack_unpacked *u,
 	rc = frame_decode(body, len, u, out);
 	if (rc != FRAME_OK) {
 		msgpack_unpacked_destroy(u);
-		*err = fmt_err("bridge `%s`: bad switch reply", sw->name);
+		*err = xfmt("bridge `%s`: bad switch reply", sw->name);
 		return -1;
 	}
 	mp_get_bool(*out, "ok", &ok);
@@ -1041,7 +1028,7 @@ ctl_call(struct sw *sw, msgpack_sbuffer *sb, msgpack_unpacked *u,
 
 		*err = e ? mp_obj_strdup(e) : NULL;
 		if (!*err)
-			*err = fmt_err("bridge `%s`: switch request failed", sw->name);
+			*err = xfmt("bridge `%s`: switch request failed", sw->name);
 		msgpack_unpacked_destroy(u);
 		return -1;
 	}
@@ -1083,7 +1070,7 @@ sw_start(const char *name, const char *dir, uint64_t seed, struct sw **out,
 	*out = NULL;
 	if (!name || !*name || strlen(name) >= SW_NAME_MAX || strchr(name, '/') ||
 	    strlen(dir) >= SW_PATH_MAX) {
-		*err = fmt_err("bad bridge name `%s` or directory", name ? name : "");
+		*err = xfmt("bad bridge name `%s` or directory", name ? name : "");
 		return -1;
 	}
 	sw = calloc(1, sizeof *sw);
@@ -1091,11 +1078,11 @@ sw_start(const char *name, const char *dir, uint64_t seed, struct sw **out,
 	if (!sw || !c) {
 		free(sw);
 		free(c);
-		*err = fmt_err("out of memory");
+		*err = xfmt("out of memory");
 		return -1;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
-		*err = fmt_err("switch control socketpair: %s", strerror(errno));
+		*err = xfmt("switch control socketpair: %s", strerror(errno));
 		free(sw);
 		free(c);
 		return -1;
@@ -1118,7 +1105,7 @@ sw_start(const char *name, const char *dir, uint64_t seed, struct sw **out,
 	rc = pthread_create(&sw->th, NULL, sw_thread, c);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
-		*err = fmt_err("switch thread: %s", strerror(rc));
+		*err = xfmt("switch thread: %s", strerror(rc));
 		close(sw->ctl);
 		core_free(c);
 		free(sw);
@@ -1178,7 +1165,7 @@ sw_add_port(struct sw *sw, const char *vm, char *path, uint8_t mac[6],
 	if (mp_get_str(m, "path", &s, &n) < 0 || n >= SW_PATH_MAX ||
 	    mp_get_bin(m, "mac", &mb, &mn) < 0 || mn != 6) {
 		msgpack_unpacked_destroy(&u);
-		*err = fmt_err("bridge `%s`: bad add_port reply", sw->name);
+		*err = xfmt("bridge `%s`: bad add_port reply", sw->name);
 		return -1;
 	}
 	memcpy(path, s, n);

@@ -4,6 +4,7 @@
  * provium.toml needs, and everything outside it is refused by line.
  */
 #include "vm/toml.h"
+#include "events/xfmt.h"
 
 #include <errno.h>
 #include <math.h>
@@ -28,19 +29,6 @@ struct tp {
 	int depth;
 };
 
-__attribute__((format(printf, 1, 0)))
-static char *xvasprintf(const char *fmt, va_list ap)
-    __attribute__((format(printf, 1, 0)));
-
-static char *
-xvasprintf(const char *fmt, va_list ap)
-{
-	char *s = NULL;
-	if (vasprintf(&s, fmt, ap) < 0)
-		return NULL;
-	return s;
-}
-
 __attribute__((format(printf, 3, 4)))
 static void *tp_err(struct tp *t, const char *key, const char *fmt, ...)
 {
@@ -48,13 +36,13 @@ static void *tp_err(struct tp *t, const char *key, const char *fmt, ...)
 		return NULL;
 	va_list ap;
 	va_start(ap, fmt);
-	char *msg = xvasprintf(fmt, ap);
+	char *msg = xfmt_v(fmt, ap);
 	va_end(ap);
 	if (key && *key)
-		(void)asprintf(&t->err, "%s:%d: key `%s`: %s", t->file, t->line,
-		    key, msg ? msg : "out of memory");
+		t->err = xfmt("%s:%d: key `%s`: %s", t->file, t->line, key,
+		    msg ? msg : "out of memory");
 	else
-		(void)asprintf(&t->err, "%s:%d: %s", t->file, t->line,
+		t->err = xfmt("%s:%d: %s", t->file, t->line,
 		    msg ? msg : "out of memory");
 	free(msg);
 	return NULL;

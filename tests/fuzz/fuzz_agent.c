@@ -117,6 +117,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct frame_reader rd = FRAME_READER_INIT(1u << 20);
 	struct cap cp = { .max = 0 };
 	struct handle *h;
+	uint8_t *body;
 	size_t used, len;
 
 	if (size == 0)
@@ -147,7 +148,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size -= used;
 		if (rc != FRAME_OK)
 			break;
-		agent_handle_frame(&a, frame_reader_take(&rd, &len), len);
+		body = frame_reader_take(&rd, &len);       /* sets len first */
+		agent_handle_frame(&a, body, len);
 		while (npending > 0)
 			req_ok_nil(&a, pending[--npending]);
 	}

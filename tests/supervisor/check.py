@@ -567,6 +567,36 @@ def t_discovery():
     rc, out, err, fr = run("discovery", ["missing"], events_file=False)
     eq((rc, err), (2, "provium: missing: No such file or directory\n"), "missing path")
 
+    case("discovery: a file the user cannot read fails alone")
+    # As a user without CAP_DAC_OVERRIDE the supervisor's scan cannot open
+    # it either; that used to abort the whole run at discovery.  Root
+    # reads everything, so run a copy of provium as `nobody` from a world-
+    # readable directory (the suite's TMPDIR is private).
+    if os.geteuid() == 0 and shutil.which("setpriv"):
+        import tempfile
+        d = tempfile.mkdtemp(prefix="provium-nobody.", dir="/tmp")
+        try:
+            os.chmod(d, 0o777)
+            exe = os.path.join(d, "provium")
+            shutil.copy(PROVIUM, exe)
+            os.chmod(exe, 0o755)
+            for n in ("a", "b"):
+                with open(os.path.join(d, n + ".test.lua"), "w") as f:
+                    f.write('test("ok", function(t) end)\n')
+            os.chmod(os.path.join(d, "a.test.lua"), 0)
+            e = dict(os.environ, HOME=d, PROVIUM_RERUN_STATE=os.path.join(d, "rr"))
+            p = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup",
+                                "--clear-groups", exe, "--vmm", "local", "."],
+                               cwd=d, env=e, capture_output=True, timeout=60)
+            eq((p.returncode, human(p.stdout.decode())),
+               (1, ["FAIL a.test.lua",
+                    "  chunk_error: cannot open a.test.lua: Permission denied",
+                    "PASS b.test.lua (1 passed, 0 failed, 0 skipped)", "",
+                    "2 file(s); 1 passed, 0 failed, 0 skipped, 1 file(s) errored; T"]),
+               "unreadable file as nobody")
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
     case("discovery: nothing found")
     rc, out, err, fr = run("discovery", ["--filter", "zzz"])
     eq((rc, out), (0, "provium: no *.test.lua files found\n"), "no files, human")

@@ -50,8 +50,9 @@ START_TEST(test_owned_scratch_file)
 	ck_assert_int_eq(covrun_report(&c, "false", err, sizeof(err)), 1);
 	ck_assert_int_eq(covrun_report(&c, "/nonexistent/provium-coverage", err,
 	    sizeof(err)), -1);
-	ck_assert_str_eq(err, "--coverage: cannot run /nonexistent/provium-coverage: "
-	    "No such file or directory (is provium-coverage installed next to provium?)");
+	ck_assert_str_eq(err, "--coverage: exec /nonexistent/provium-coverage: "
+	    "No such file or directory (is provium-coverage installed next to "
+	    "provium?)");
 	covrun_cleanup(&c);
 	ck_assert_int_eq(access(c.path, F_OK), -1);
 	ck_assert_int_eq(access(c.marker, F_OK), -1);

@@ -1,10 +1,11 @@
 /* check_junit.c: JUnit XML for a small run, interrupted runs, escaping,
- * and the atomic write. */
+ * the atomic write, and writes that fail. */
 #include <check.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "events/junit.h"
@@ -55,7 +56,7 @@ START_TEST(test_run_and_interrupt)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/r.xml", dir);
 	ck_assert_ptr_null(junit_open("/nonexistent/dir/r.xml", err, sizeof(err)));
-	ck_assert_str_eq(err, "--junit /nonexistent/dir/r.xml: directory "
+	ck_assert_str_eq(err, "/nonexistent/dir/r.xml: directory "
 	    "/nonexistent/dir does not exist");
 	j = junit_open(path, err, sizeof(err));
 	ck_assert_ptr_nonnull(j);
@@ -117,6 +118,44 @@ START_TEST(test_run_and_interrupt)
 }
 END_TEST
 
+/* Refused paths name themselves; a write to a full device fails and says
+ * so (tests/records: a full tmpfs leaves the previous file as it was). */
+START_TEST(test_failing_paths)
+{
+	char dir[] = "/tmp/junit-XXXXXX", path[64], err[256], *xml;
+	struct junit *j;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(junit_check_path(dir, err, sizeof(err)), -1);
+	ck_assert_str_eq(strchr(err, ':'), ": is a directory; give a file name");
+	ck_assert_ptr_null(junit_open(dir, err, sizeof(err)));
+	ck_assert_int_eq(junit_check_path("/dev/full", err, sizeof(err)), 0);
+	j = junit_open("/dev/full", err, sizeof(err));
+	ck_assert_ptr_nonnull(j);
+	feed(j, EVENT_FILE_DISCOVERED, "a", NULL);
+	ck_assert_int_eq(junit_write(j, false, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "/dev/full: writing failed (No space left on "
+	    "device); the XML written there is incomplete");
+	junit_close(j);
+	/* PATH became a directory during the run: said, then rewritable */
+	snprintf(path, sizeof(path), "%s/r.xml", dir);
+	j = junit_open(path, err, sizeof(err));
+	ck_assert_ptr_nonnull(j);
+	feed(j, EVENT_FILE_DISCOVERED, "a", NULL);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	ck_assert_int_eq(junit_write(j, false, err, sizeof(err)), -1);
+	ck_assert_str_eq(strchr(err, ':'), ": Is a directory");
+	ck_assert_int_eq(rmdir(path), 0);
+	ck_assert_int_eq(junit_write(j, false, err, sizeof(err)), 0);
+	xml = slurp(path);
+	ck_assert_ptr_nonnull(strstr(xml, "<testsuite name=\"a\""));
+	free(xml);
+	junit_close(j);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(rmdir(dir), 0);     /* nothing else was left */
+}
+END_TEST
+
 int
 main(void)
 {
@@ -126,6 +165,7 @@ main(void)
 	int nf;
 
 	tcase_add_test(tc, test_run_and_interrupt);
+	tcase_add_test(tc, test_failing_paths);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

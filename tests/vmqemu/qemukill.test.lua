@@ -3,9 +3,11 @@
 local vm = provium:vm("victim", "linux"):boot()
 
 local function qemu_pids(cid)
-  -- QEMU runs in its scratch directory vm-<cid>
+  -- QEMU runs in its scratch directory vm-<cid> and is this runner's child
+  -- (the shell's $PPID): cids repeat across runs, so another run's QEMU
+  -- on the same host must not match.
   local h = io.popen("for p in /proc/[0-9]*; do case $(readlink $p/cwd 2>/dev/null) in */vm-" ..
-    cid .. ") echo ${p#/proc/};; esac; done")
+    cid .. ") [ \"$(cut -d' ' -f4 $p/stat)\" = \"$PPID\" ] && echo ${p#/proc/};; esac; done")
   local s = h:read("a"); h:close()
   return s
 end
