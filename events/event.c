@@ -21,6 +21,7 @@ enum fslot {
 
 struct field {
 	const char *wire;
+	uint32_t wlen;      /* strlen(wire): key matching without strlen */
 	enum ftype type;
 	enum fslot slot;
 };
@@ -28,77 +29,81 @@ struct field {
 #define MAXF 6
 struct kind_desc {
 	const char *name;
+	size_t nlen;
 	struct field f[MAXF];
 	int nf;
 };
 
+#define F(w, t, s) { w, sizeof(w) - 1, t, s }
+#define K(n) n, sizeof(n) - 1
+
 static const struct kind_desc kinds[EVENT_KIND_COUNT] = {
-	[EVENT_FILE_DISCOVERED] = { "file_discovered", {
-		{ "path", T_STR, S_PATH },
-		{ "fixture_refs", T_STRS, S_REFS },
-		{ "declared_claim", T_OPT_RES, S_DECLARED } }, 3 },
-	[EVENT_FILE_DISPATCHED] = { "file_dispatched", {
-		{ "path", T_STR, S_PATH },
-		{ "reservation", T_RES, S_AMOUNT } }, 2 },
-	[EVENT_FILE_BLOCKED] = { "file_blocked", {
-		{ "path", T_STR, S_PATH },
-		{ "waiting_for", T_RES, S_AMOUNT },
-		{ "reason", T_STR, S_REASON } }, 3 },
-	[EVENT_FILE_COMPLETED] = { "file_completed", {
-		{ "path", T_STR, S_PATH },
-		{ "status", T_STR, S_STATUS },
-		{ "duration_ns", T_U64, S_DURATION } }, 3 },
-	[EVENT_TEST_STARTED] = { "test_started", {
-		{ "path", T_STR, S_PATH },
-		{ "name", T_STR, S_NAME },
-		{ "meta", T_META, S_META } }, 3 },
-	[EVENT_TEST_PASSED] = { "test_passed", {
-		{ "path", T_STR, S_PATH },
-		{ "name", T_STR, S_NAME },
-		{ "duration_ns", T_U64, S_DURATION },
-		{ "meta", T_META, S_META } }, 4 },
-	[EVENT_TEST_FAILED] = { "test_failed", {
-		{ "path", T_STR, S_PATH },
-		{ "name", T_STR, S_NAME },
-		{ "duration_ns", T_U64, S_DURATION },
-		{ "reason", T_STR, S_REASON },
-		{ "console_excerpt", T_STR, S_CONSOLE },
-		{ "meta", T_META, S_META } }, 6 },
-	[EVENT_TEST_SKIPPED] = { "test_skipped", {
-		{ "path", T_STR, S_PATH },
-		{ "name", T_STR, S_NAME },
-		{ "reason", T_STR, S_REASON },
-		{ "meta", T_META, S_META } }, 4 },
-	[EVENT_VM_SPAWNED] = { "vm_spawned", {
-		{ "file", T_STR, S_PATH },
-		{ "vm_name", T_STR, S_NAME },
-		{ "profile", T_STR, S_PROFILE },
-		{ "memory_bytes", T_U64, S_MEMORY },
-		{ "cid", T_U32, S_CID } }, 5 },
-	[EVENT_VM_SHUTDOWN] = { "vm_shutdown", {
-		{ "file", T_STR, S_PATH },
-		{ "vm_name", T_STR, S_NAME },
-		{ "duration_ns", T_U64, S_DURATION } }, 3 },
-	[EVENT_POOL_STATE] = { "pool_state", {
-		{ "used", T_RES, S_AMOUNT },
-		{ "available", T_RES, S_AMOUNT2 } }, 2 },
-	[EVENT_CLAIM_ACQUIRED] = { "claim_acquired", {
-		{ "path", T_STR, S_PATH },
-		{ "amount", T_RES, S_AMOUNT } }, 2 },
-	[EVENT_CLAIM_RELEASED] = { "claim_released", {
-		{ "path", T_STR, S_PATH },
-		{ "amount", T_RES, S_AMOUNT } }, 2 },
-	[EVENT_FIXTURE_BUILD_STARTED] = { "fixture_build_started", {
-		{ "path", T_STR, S_PATH } }, 1 },
-	[EVENT_FIXTURE_BUILD_DONE] = { "fixture_build_done", {
-		{ "path", T_STR, S_PATH },
-		{ "duration_ns", T_U64, S_DURATION },
-		{ "snapshot_bytes", T_U64, S_SNAPSHOT } }, 3 },
-	[EVENT_FIXTURE_BUILD_WAITING] = { "fixture_build_waiting", {
-		{ "path", T_STR, S_PATH },
-		{ "held_by_file", T_STR, S_HELD_BY } }, 2 },
-	[EVENT_FIXTURE_CACHE_HIT] = { "fixture_cache_hit", {
-		{ "path", T_STR, S_PATH } }, 1 },
+	[EVENT_FILE_DISCOVERED] = { K("file_discovered"), {
+		F("path", T_STR, S_PATH),
+		F("fixture_refs", T_STRS, S_REFS),
+		F("declared_claim", T_OPT_RES, S_DECLARED) }, 3 },
+	[EVENT_FILE_DISPATCHED] = { K("file_dispatched"), {
+		F("path", T_STR, S_PATH),
+		F("reservation", T_RES, S_AMOUNT) }, 2 },
+	[EVENT_FILE_BLOCKED] = { K("file_blocked"), {
+		F("path", T_STR, S_PATH),
+		F("waiting_for", T_RES, S_AMOUNT),
+		F("reason", T_STR, S_REASON) }, 3 },
+	[EVENT_FILE_COMPLETED] = { K("file_completed"), {
+		F("path", T_STR, S_PATH),
+		F("status", T_STR, S_STATUS),
+		F("duration_ns", T_U64, S_DURATION) }, 3 },
+	[EVENT_TEST_STARTED] = { K("test_started"), {
+		F("path", T_STR, S_PATH),
+		F("name", T_STR, S_NAME),
+		F("meta", T_META, S_META) }, 3 },
+	[EVENT_TEST_PASSED] = { K("test_passed"), {
+		F("path", T_STR, S_PATH),
+		F("name", T_STR, S_NAME),
+		F("duration_ns", T_U64, S_DURATION),
+		F("meta", T_META, S_META) }, 4 },
+	[EVENT_TEST_FAILED] = { K("test_failed"), {
+		F("path", T_STR, S_PATH),
+		F("name", T_STR, S_NAME),
+		F("duration_ns", T_U64, S_DURATION),
+		F("reason", T_STR, S_REASON),
+		F("console_excerpt", T_STR, S_CONSOLE),
+		F("meta", T_META, S_META) }, 6 },
+	[EVENT_TEST_SKIPPED] = { K("test_skipped"), {
+		F("path", T_STR, S_PATH),
+		F("name", T_STR, S_NAME),
+		F("reason", T_STR, S_REASON),
+		F("meta", T_META, S_META) }, 4 },
+	[EVENT_VM_SPAWNED] = { K("vm_spawned"), {
+		F("file", T_STR, S_PATH),
+		F("vm_name", T_STR, S_NAME),
+		F("profile", T_STR, S_PROFILE),
+		F("memory_bytes", T_U64, S_MEMORY),
+		F("cid", T_U32, S_CID) }, 5 },
+	[EVENT_VM_SHUTDOWN] = { K("vm_shutdown"), {
+		F("file", T_STR, S_PATH),
+		F("vm_name", T_STR, S_NAME),
+		F("duration_ns", T_U64, S_DURATION) }, 3 },
+	[EVENT_POOL_STATE] = { K("pool_state"), {
+		F("used", T_RES, S_AMOUNT),
+		F("available", T_RES, S_AMOUNT2) }, 2 },
+	[EVENT_CLAIM_ACQUIRED] = { K("claim_acquired"), {
+		F("path", T_STR, S_PATH),
+		F("amount", T_RES, S_AMOUNT) }, 2 },
+	[EVENT_CLAIM_RELEASED] = { K("claim_released"), {
+		F("path", T_STR, S_PATH),
+		F("amount", T_RES, S_AMOUNT) }, 2 },
+	[EVENT_FIXTURE_BUILD_STARTED] = { K("fixture_build_started"), {
+		F("path", T_STR, S_PATH) }, 1 },
+	[EVENT_FIXTURE_BUILD_DONE] = { K("fixture_build_done"), {
+		F("path", T_STR, S_PATH),
+		F("duration_ns", T_U64, S_DURATION),
+		F("snapshot_bytes", T_U64, S_SNAPSHOT) }, 3 },
+	[EVENT_FIXTURE_BUILD_WAITING] = { K("fixture_build_waiting"), {
+		F("path", T_STR, S_PATH),
+		F("held_by_file", T_STR, S_HELD_BY) }, 2 },
+	[EVENT_FIXTURE_CACHE_HIT] = { K("fixture_cache_hit"), {
+		F("path", T_STR, S_PATH) }, 1 },
 };
 
 const char *
@@ -113,7 +118,7 @@ int
 event_kind_from_name(const char *name, size_t len)
 {
 	for (int k = 0; k < EVENT_KIND_COUNT; k++) {
-		if (strlen(kinds[k].name) == len &&
+		if (kinds[k].nlen == len &&
 		    memcmp(kinds[k].name, name, len) == 0)
 			return k;
 	}
@@ -457,6 +462,11 @@ event_clear(struct event *ev)
 {
 	size_t i;
 
+	if (ev->arena) {        /* decoded: every string and meta node is in it */
+		free(ev->arena);
+		memset(ev, 0, sizeof(*ev));
+		return;
+	}
 	free(ev->path);
 	free(ev->name);
 	free(ev->reason);
@@ -469,6 +479,124 @@ event_clear(struct event *ev)
 	free(ev->fixture_refs);
 	meta_clear(&ev->meta);
 	memset(ev, 0, sizeof(*ev));
+}
+
+/*
+ * A decoded event keeps its strings, fixture_refs and meta tree in one
+ * block (ev->arena): one malloc per event instead of one per string was
+ * the largest cost of decoding after msgpack-c itself (bench/events).
+ * ar_size() measures exactly what ar_take() later hands out.
+ */
+struct arena {
+	char *p;
+	size_t used, cap;
+};
+
+#define AR_ALIGN(n) (((n) + 7) & ~(size_t)7)
+
+static void *
+ar_take(struct arena *a, size_t n)
+{
+	void *r = a->p + a->used;
+
+	a->used += AR_ALIGN(n);
+	return r;
+}
+
+static char *
+ar_str(struct arena *a, const char *p, size_t n)
+{
+	char *s = ar_take(a, n + 1);
+
+	if (n)
+		memcpy(s, p, n);
+	s[n] = '\0';
+	return s;
+}
+
+/* Bytes meta_fill() takes for o (whatever its validity). */
+static size_t
+meta_size(const msgpack_object *o)
+{
+	size_t n = 0;
+	uint32_t i;
+
+	switch (o->type) {
+	case MSGPACK_OBJECT_STR:
+		return AR_ALIGN((size_t)o->via.str.size + 1);
+	case MSGPACK_OBJECT_BIN:
+		return AR_ALIGN((size_t)o->via.bin.size + 1);
+	case MSGPACK_OBJECT_ARRAY:
+		n = AR_ALIGN(o->via.array.size * sizeof(struct meta_value));
+		for (i = 0; i < o->via.array.size; i++)
+			n += meta_size(&o->via.array.ptr[i]);
+		return n;
+	case MSGPACK_OBJECT_MAP:
+		n = AR_ALIGN(o->via.map.size * sizeof(struct meta_entry));
+		for (i = 0; i < o->via.map.size; i++) {
+			const msgpack_object_kv *kv = &o->via.map.ptr[i];
+			if (kv->key.type == MSGPACK_OBJECT_STR)
+				n += AR_ALIGN((size_t)kv->key.via.str.size + 1);
+			n += meta_size(&kv->val);
+		}
+		return n;
+	default:
+		return 0;
+	}
+}
+
+/* meta_from_msgpack() into the arena: same rules, nothing to free. */
+static int
+meta_fill(const msgpack_object *o, struct meta_value *out, struct arena *a)
+{
+	uint32_t i;
+
+	switch (o->type) {
+	case MSGPACK_OBJECT_STR:
+		out->type = META_STR;
+		out->u.s.n = o->via.str.size;
+		out->u.s.p = ar_str(a, o->via.str.ptr, o->via.str.size);
+		return 0;
+	case MSGPACK_OBJECT_BIN:
+		out->type = META_BYTES;
+		out->u.s.n = o->via.bin.size;
+		out->u.s.p = ar_str(a, o->via.bin.ptr, o->via.bin.size);
+		return 0;
+	case MSGPACK_OBJECT_ARRAY:
+		out->type = META_ARRAY;
+		if (o->via.array.size == 0)
+			return 0;
+		out->u.arr.v = ar_take(a, o->via.array.size * sizeof(*out->u.arr.v));
+		out->u.arr.n = o->via.array.size;
+		for (i = 0; i < o->via.array.size; i++) {
+			memset(&out->u.arr.v[i], 0, sizeof(out->u.arr.v[i]));
+			if (meta_fill(&o->via.array.ptr[i], &out->u.arr.v[i], a) != 0)
+				return (errno = EBADMSG), -1;
+		}
+		return 0;
+	case MSGPACK_OBJECT_MAP:
+		out->type = META_MAP;
+		if (o->via.map.size == 0)
+			return 0;
+		out->u.map.e = ar_take(a, o->via.map.size * sizeof(*out->u.map.e));
+		out->u.map.n = o->via.map.size;
+		for (i = 0; i < o->via.map.size; i++) {
+			const msgpack_object_kv *kv = &o->via.map.ptr[i];
+			struct meta_entry *e = &out->u.map.e[i];
+
+			memset(e, 0, sizeof(*e));
+			if (kv->key.type != MSGPACK_OBJECT_STR)
+				return (errno = EBADMSG), -1;
+			e->key_len = kv->key.via.str.size;
+			e->key = ar_str(a, kv->key.via.str.ptr, e->key_len);
+			if (meta_fill(&kv->val, &e->val, a) != 0)
+				return (errno = EBADMSG), -1;
+		}
+		return 0;
+	default:
+		/* scalars own no memory: the malloc'ing converter decides */
+		return meta_from_msgpack(o, out);
+	}
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -501,21 +629,77 @@ decode_res(const msgpack_object *o, struct resource_amount *r)
 	return 0;
 }
 
+/* Bytes the arena needs for the fields found (wrong types count 0: they
+ * fail in the fill pass). */
+static size_t
+fields_size(const struct kind_desc *d, const msgpack_object *const *v)
+{
+	size_t n = 0;
+	uint32_t j;
+
+	for (int i = 0; i < d->nf; i++) {
+		if (v[i] == NULL)
+			continue;
+		switch (d->f[i].type) {
+		case T_STR:
+			if (v[i]->type == MSGPACK_OBJECT_STR)
+				n += AR_ALIGN((size_t)v[i]->via.str.size + 1);
+			break;
+		case T_STRS:
+			if (v[i]->type != MSGPACK_OBJECT_ARRAY)
+				break;
+			n += AR_ALIGN(v[i]->via.array.size * sizeof(char *));
+			for (j = 0; j < v[i]->via.array.size; j++)
+				if (v[i]->via.array.ptr[j].type == MSGPACK_OBJECT_STR)
+					n += AR_ALIGN((size_t)
+					    v[i]->via.array.ptr[j].via.str.size + 1);
+			break;
+		case T_META:
+			if (v[i]->type == MSGPACK_OBJECT_MAP)
+				n += meta_size(v[i]);
+			break;
+		default:
+			break;
+		}
+	}
+	return n;
+}
+
+static bool
+key_is(const msgpack_object *k, const char *s, size_t n)
+{
+	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+	    memcmp(k->via.str.ptr, s, n) == 0;
+}
+
 int
 event_decode(const msgpack_object *frame, struct event *ev, char *err,
     size_t errlen)
 {
-	const msgpack_object *kind, *payload, *v;
+	const msgpack_object *ts = NULL, *kind = NULL, *payload = NULL, *v;
+	const msgpack_object *fv[MAXF] = { NULL };
 	const struct kind_desc *d;
 	const struct field *f;
+	struct arena a = { NULL, 0, 0 };
+	uint32_t j;
 	int k, i;
 
 	memset(ev, 0, sizeof(*ev));
 	if (frame->type != MSGPACK_OBJECT_MAP)
 		return fail(err, errlen, "frame is not a map");
-	if (mp_get_i64(frame, "ts", &ev->ts) != 0)
+	/* One pass over each map; the first of duplicate keys wins (mp_get). */
+	for (j = 0; j < frame->via.map.size; j++) {
+		const msgpack_object_kv *kv = &frame->via.map.ptr[j];
+
+		if (!ts && key_is(&kv->key, "ts", 2))
+			ts = &kv->val;
+		else if (!kind && key_is(&kv->key, "kind", 4))
+			kind = &kv->val;
+		else if (!payload && key_is(&kv->key, "payload", 7))
+			payload = &kv->val;
+	}
+	if (ts == NULL || mp_obj_i64(ts, &ev->ts) != 0)
 		return fail(err, errlen, "frame: missing or non-integer `ts`");
-	kind = mp_get(frame, "kind");
 	if (kind == NULL || kind->type != MSGPACK_OBJECT_STR)
 		return fail(err, errlen, "frame: missing or non-string `kind`");
 	k = event_kind_from_name(kind->via.str.ptr, kind->via.str.size);
@@ -524,13 +708,32 @@ event_decode(const msgpack_object *frame, struct event *ev, char *err,
 		    (int)kind->via.str.size, kind->via.str.ptr);
 	ev->kind = (enum event_kind)k;
 	d = &kinds[k];
-	payload = mp_get(frame, "payload");
 	if (payload == NULL || payload->type != MSGPACK_OBJECT_MAP)
 		return fail(err, errlen, "%s: missing or non-map `payload`",
 		    d->name);
+	for (j = 0; j < payload->via.map.size; j++) {
+		const msgpack_object_kv *kv = &payload->via.map.ptr[j];
+
+		if (kv->key.type != MSGPACK_OBJECT_STR)
+			continue;
+		for (i = 0; i < d->nf; i++) {
+			if (key_is(&kv->key, d->f[i].wire, d->f[i].wlen)) {
+				if (fv[i] == NULL)
+					fv[i] = &kv->val;
+				break;
+			}
+		}
+	}
+	if ((a.cap = fields_size(d, fv)) > 0) {
+		if ((a.p = malloc(a.cap)) == NULL) {
+			fail(err, errlen, "%s: out of memory", d->name);
+			return (errno = ENOMEM), -1;
+		}
+		ev->arena = a.p;
+	}
 	for (i = 0; i < d->nf; i++) {
 		f = &d->f[i];
-		v = mp_get(payload, f->wire);
+		v = fv[i];
 		if (v == NULL) {
 			event_clear(ev);
 			return fail(err, errlen, "%s: missing field `%s`",
@@ -540,23 +743,21 @@ event_decode(const msgpack_object *frame, struct event *ev, char *err,
 		case T_STR:
 			if (v->type != MSGPACK_OBJECT_STR)
 				goto bad;
-			if ((*str_slot(ev, f->slot) = mp_obj_strdup(v)) == NULL)
-				goto bad;
+			*str_slot(ev, f->slot) = ar_str(&a, v->via.str.ptr,
+			    v->via.str.size);
 			break;
 		case T_STRS:
 			if (v->type != MSGPACK_OBJECT_ARRAY)
 				goto bad;
-			if (v->via.array.size) {
-				ev->fixture_refs = calloc(v->via.array.size,
-				    sizeof(char *));
-				if (ev->fixture_refs == NULL)
-					goto bad;
-			}
-			for (uint32_t j = 0; j < v->via.array.size; j++) {
+			if (v->via.array.size)
+				ev->fixture_refs = ar_take(&a,
+				    v->via.array.size * sizeof(char *));
+			for (j = 0; j < v->via.array.size; j++) {
 				const msgpack_object *s = &v->via.array.ptr[j];
 				if (s->type != MSGPACK_OBJECT_STR)
 					goto bad;
-				ev->fixture_refs[j] = mp_obj_strdup(s);
+				ev->fixture_refs[j] = ar_str(&a, s->via.str.ptr,
+				    s->via.str.size);
 				ev->nfixture_refs = j + 1;
 			}
 			break;
@@ -584,7 +785,7 @@ event_decode(const msgpack_object *frame, struct event *ev, char *err,
 			break;
 		case T_META:
 			if (v->type != MSGPACK_OBJECT_MAP ||
-			    meta_from_msgpack(v, &ev->meta) != 0)
+			    meta_fill(v, &ev->meta, &a) != 0)
 				goto bad;
 			break;
 		}

@@ -84,7 +84,10 @@ const struct meta_value *meta_get(const struct meta_value *map, const char *key)
  *   name     name (test_*), vm_name (vm_*)
  *   amount   reservation, waiting_for, amount (claim_*), used (pool_state)
  *   amount2  available (pool_state)
- * Strings are malloc'd and owned by the event (event_clear frees them).
+ * Strings are owned by the event and event_clear() frees them: built by
+ * hand, each string, fixture_refs and meta node is its own malloc (arena
+ * NULL); decoded by event_decode(), they all live in one block, arena.
+ * So never free or replace one member of a decoded event.
  */
 struct event {
 	int64_t ts;                 /* ns since the epoch */
@@ -107,6 +110,7 @@ struct event {
 	uint64_t snapshot_bytes;    /* fixture_build_done */
 	uint32_t cid;               /* vm_spawned */
 	struct meta_value meta;     /* test_*: always a META_MAP */
+	void *arena;                /* event_decode's block, or NULL */
 };
 
 const char *event_kind_name(enum event_kind k);

@@ -279,6 +279,36 @@ be(const uint8_t *p, int n)
  */
 #define FRAME_MAX_DEPTH 32
 
+/*
+ * What follows each first byte: below FB_SPECIAL, how many payload bytes
+ * to skip (scalars, fixstr); otherwise how to read a length or a count.
+ * One table load instead of a chain of tests per item.
+ */
+enum {
+	FB_SPECIAL = 64,
+	FB_BAD = FB_SPECIAL, FB_FIXARR, FB_FIXMAP,
+	FB_RAW1, FB_RAW2, FB_RAW4,      /* str8/bin8 .. str32/bin32 */
+	FB_EXT1, FB_EXT2, FB_EXT4,
+	FB_ARR16, FB_ARR32, FB_MAP16, FB_MAP32
+};
+
+static const uint8_t fb[256] = {
+	[0x00 ... 0x7f] = 0,            /* positive fixint */
+	[0x80 ... 0x8f] = FB_FIXMAP,
+	[0x90 ... 0x9f] = FB_FIXARR,
+	[0xa0 ... 0xbf] = 0,            /* fixstr: set below from the byte */
+	[0xc0] = 0, [0xc1] = FB_BAD, [0xc2] = 0, [0xc3] = 0,
+	[0xc4] = FB_RAW1, [0xc5] = FB_RAW2, [0xc6] = FB_RAW4,
+	[0xc7] = FB_EXT1, [0xc8] = FB_EXT2, [0xc9] = FB_EXT4,
+	[0xca] = 4, [0xcb] = 8,
+	[0xcc] = 1, [0xcd] = 2, [0xce] = 4, [0xcf] = 8,
+	[0xd0] = 1, [0xd1] = 2, [0xd2] = 4, [0xd3] = 8,
+	[0xd4] = 2, [0xd5] = 3, [0xd6] = 5, [0xd7] = 9, [0xd8] = 17,
+	[0xd9] = FB_RAW1, [0xda] = FB_RAW2, [0xdb] = FB_RAW4,
+	[0xdc] = FB_ARR16, [0xdd] = FB_ARR32, [0xde] = FB_MAP16, [0xdf] = FB_MAP32,
+	[0xe0 ... 0xff] = 0,            /* negative fixint */
+};
+
 int
 frame_check_bounds(const uint8_t *p, size_t len)
 {
@@ -286,7 +316,7 @@ frame_check_bounds(const uint8_t *p, size_t len)
 	int depth = 0;
 	size_t i = 0, rem;
 	uint64_t n, skip;
-	uint8_t b;
+	uint8_t b, c;
 
 	pending[0] = 1;
 	while (depth >= 0) {
@@ -299,63 +329,45 @@ frame_check_bounds(const uint8_t *p, size_t len)
 			return -1;
 		b = p[i++];
 		rem = len - i;
-		n = 0, skip = 0;
-		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
-			continue;
-		} else if ((b & 0xf0) == 0x80 || (b & 0xf0) == 0x90) {
-			n = (uint64_t)(b & 0x0f) << ((b & 0xf0) == 0x80);
-			goto container;
-		} else if ((b & 0xe0) == 0xa0) {
-			skip = b & 0x1f;
-		} else {
-			switch (b) {
-			case 0xc4: case 0xd9: case 0xc5: case 0xda: case 0xc6: case 0xdb: {
-				int w = (b == 0xc4 || b == 0xd9) ? 1 :
-				    (b == 0xc5 || b == 0xda) ? 2 : 4;
-				if (rem < (size_t)w)
-					return -1;
-				skip = w + be(p + i, w);
-				break;
-			}
-			case 0xc7: case 0xc8: case 0xc9: {
-				int w = b == 0xc7 ? 1 : b == 0xc8 ? 2 : 4;
-				if (rem < (size_t)w)
-					return -1;
-				skip = w + 1 + be(p + i, w);
-				break;
-			}
-			case 0xca: skip = 4; break;
-			case 0xcb: skip = 8; break;
-			case 0xcc: case 0xd0: skip = 1; break;
-			case 0xcd: case 0xd1: skip = 2; break;
-			case 0xce: case 0xd2: skip = 4; break;
-			case 0xcf: case 0xd3: skip = 8; break;
-			case 0xd4: skip = 2; break;
-			case 0xd5: skip = 3; break;
-			case 0xd6: skip = 5; break;
-			case 0xd7: skip = 9; break;
-			case 0xd8: skip = 17; break;
-			case 0xdc: case 0xde:
-				if (rem < 2)
-					return -1;
-				n = be(p + i, 2) << (b == 0xde);
-				i += 2, rem -= 2;
-				goto container;
-			case 0xdd: case 0xdf:
-				if (rem < 4)
-					return -1;
-				n = be(p + i, 4) << (b == 0xdf);
-				i += 4, rem -= 4;
-				goto container;
-			default:        /* 0xc1: never used */
+		c = (b & 0xe0) == 0xa0 ? (b & 0x1f) : fb[b];
+		if (c < FB_SPECIAL) {
+			if (c > rem)
 				return -1;
-			}
+			i += c;
+			continue;
 		}
-		if (skip > rem)
+		switch (c) {
+		case FB_FIXMAP:
+		case FB_FIXARR:
+			n = (uint64_t)(b & 0x0f) << (c == FB_FIXMAP);
+			break;
+		case FB_RAW1: case FB_RAW2: case FB_RAW4:
+		case FB_EXT1: case FB_EXT2: case FB_EXT4: {
+			int w = (c == FB_RAW1 || c == FB_EXT1) ? 1 :
+			    (c == FB_RAW2 || c == FB_EXT2) ? 2 : 4;
+			if (rem < (size_t)w)
+				return -1;
+			skip = w + be(p + i, w) + (c >= FB_EXT1);
+			if (skip > rem)
+				return -1;
+			i += skip;
+			continue;
+		}
+		case FB_ARR16: case FB_MAP16:
+			if (rem < 2)
+				return -1;
+			n = be(p + i, 2) << (c == FB_MAP16);
+			i += 2, rem -= 2;
+			break;
+		case FB_ARR32: case FB_MAP32:
+			if (rem < 4)
+				return -1;
+			n = be(p + i, 4) << (c == FB_MAP32);
+			i += 4, rem -= 4;
+			break;
+		default:        /* 0xc1: never used */
 			return -1;
-		i += skip;
-		continue;
-container:
+		}
 		if (n > rem)
 			return -1;
 		if (n > 0) {

@@ -274,6 +274,103 @@ START_TEST(strict_decoder)
 }
 END_TEST
 
+/* The first of duplicate keys wins, non-string keys are skipped. */
+static void
+dup_keys(msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 4);
+	mp_kv_i64(pk, "ts", 5);
+	mp_kv_str(pk, "kind", "test_skipped");
+	mp_str(pk, "payload"); msgpack_pack_map(pk, 6);
+	msgpack_pack_int(pk, 1); mp_str(pk, "not a key");
+	mp_kv_str(pk, "path", "first"); mp_kv_str(pk, "path", "second");
+	mp_kv_str(pk, "name", "n"); mp_kv_str(pk, "reason", "r");
+	mp_str(pk, "meta"); msgpack_pack_map(pk, 1);
+	mp_str(pk, "k"); msgpack_pack_array(pk, 3);
+	msgpack_pack_int(pk, 1); mp_str(pk, "s");
+	msgpack_pack_map(pk, 1); mp_kv_bin(pk, "z", "b\0c", 3);
+	mp_kv_str(pk, "ts", "late");
+}
+
+static void
+bad_ref(msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 3);
+	mp_kv_i64(pk, "ts", 1);
+	mp_kv_str(pk, "kind", "file_discovered");
+	mp_str(pk, "payload"); msgpack_pack_map(pk, 3);
+	mp_kv_str(pk, "path", "p"); mp_kv_nil(pk, "declared_claim");
+	mp_str(pk, "fixture_refs"); msgpack_pack_array(pk, 2);
+	mp_str(pk, "fx/a"); msgpack_pack_int(pk, 7);
+}
+
+static void
+bad_meta_key(msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 3);
+	mp_kv_i64(pk, "ts", 1);
+	mp_kv_str(pk, "kind", "test_started");
+	mp_str(pk, "payload"); msgpack_pack_map(pk, 3);
+	mp_kv_str(pk, "path", "p"); mp_kv_str(pk, "name", "n");
+	mp_str(pk, "meta"); msgpack_pack_map(pk, 2);
+	mp_kv_str(pk, "a", "x"); msgpack_pack_int(pk, 1); msgpack_pack_int(pk, 2);
+}
+
+static void
+bad_status(msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 3);
+	mp_kv_i64(pk, "ts", 1);
+	mp_kv_str(pk, "kind", "file_completed");
+	mp_str(pk, "payload"); msgpack_pack_map(pk, 3);
+	mp_kv_str(pk, "path", "p"); mp_kv_str(pk, "status", "exploded");
+	mp_kv_u64(pk, "duration_ns", 1);
+}
+
+/* Decoded events own one block: failures after it was allocated must
+ * free it (ASan), and the strings in it must be the right ones. */
+START_TEST(one_pass_decoder)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_unpacked u;
+	const msgpack_object *m;
+	const struct meta_value *k;
+	struct event ev;
+	char err[256];
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	dup_keys(&pk);
+	msgpack_unpacked_init(&u);
+	ck_assert_int_eq(frame_decode((uint8_t *)sb.data, sb.size, &u, &m), FRAME_OK);
+	ck_assert_int_eq(event_decode(m, &ev, err, sizeof(err)), 0);
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&sb);       /* nothing may point into it */
+	ck_assert_int_eq(ev.ts, 5);
+	ck_assert_str_eq(ev.path, "first");
+	ck_assert_str_eq(ev.name, "n");
+	ck_assert_str_eq(ev.reason, "r");
+	k = meta_get(&ev.meta, "k");
+	ck_assert_int_eq(k->type, META_ARRAY);
+	ck_assert_uint_eq(k->u.arr.n, 3);
+	ck_assert_int_eq(k->u.arr.v[0].u.i, 1);
+	ck_assert_str_eq(k->u.arr.v[1].u.s.p, "s");
+	k = meta_get(&k->u.arr.v[2], "z");
+	ck_assert_int_eq(k->type, META_BYTES);
+	ck_assert_uint_eq(k->u.s.n, 3);
+	ck_assert_mem_eq(k->u.s.p, "b\0c", 4);
+	event_clear(&ev);
+
+	ck_assert_int_eq(decode_raw(bad_ref, err), -1);
+	ck_assert_str_eq(err, "file_discovered: field `fixture_refs` has the wrong type");
+	ck_assert_int_eq(decode_raw(bad_meta_key, err), -1);
+	ck_assert_str_eq(err, "test_started: field `meta` has the wrong type");
+	ck_assert_int_eq(decode_raw(bad_status, err), -1);
+	ck_assert_str_eq(err, "file_completed: unknown status `exploded`");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -285,6 +382,7 @@ main(void)
 	tcase_add_loop_test(tc, every_kind_roundtrips, 0, EVENT_KIND_COUNT);
 	tcase_add_test(tc, absent_claim_is_nil_and_meta_never_nil);
 	tcase_add_test(tc, strict_decoder);
+	tcase_add_test(tc, one_pass_decoder);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
