@@ -18,13 +18,15 @@ V       ?= 0
 
 CC      ?= cc
 MUSLCC  ?= musl-gcc
-PKGS     = msgpack lua5.4 libcap jansson libzstd sqlite3 readline
+PKGS     = msgpack lua5.4 libcap jansson libzstd
+# Headers only: loaded with dlopen on first use (events/lazylib.h says why).
+PKGS_LAZY = sqlite3 readline
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla \
            -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
-CPPFLAGS_ALL = -std=c11 -D_GNU_SOURCE -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CPPFLAGS_ALL = -std=c11 -D_GNU_SOURCE -I. $(shell pkg-config --cflags $(PKGS) $(PKGS_LAZY) 2>/dev/null)
 LDLIBS_ALL   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 
 ifeq ($(SAN),1)

@@ -8,6 +8,7 @@
 
 #include "events/crypto_lazy.h"
 #include <sqlite3.h>
+#include "events/sqlite_lazy.h"
 
 #include "events/history.h"
 
@@ -209,7 +210,8 @@ rollback:
 	return -1;
 fail:
 	snprintf(err, errlen, "%s: %s", db_path,
-	    db ? sqlite3_errmsg(db) : "cannot open");
+	    db ? sqlite3_errmsg(db) : *sqlite_lazy_error() ?
+	    sqlite_lazy_error() : "cannot open");
 	sqlite3_close(db);
 	return -1;
 }

@@ -14,6 +14,7 @@
 
 #include <readline/history.h>
 #include <readline/readline.h>
+#include "runner/readline_lazy.h"
 
 #include "events/frame.h"
 #include "events/mp.h"
@@ -386,6 +387,11 @@ repl_run(const struct repl_opts *o)
 	int sv[2], sfd = -1, rc = 2, st, tty = 0;
 	pid_t child;
 
+	if (*readline_lazy_error()) {
+		fprintf(stderr, "provium repl: cannot load readline: %s (is "
+		    "libreadline8 installed? `make deps`)\n", readline_lazy_error());
+		return 2;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
 		fprintf(stderr, "provium repl: socketpair: %s\n", strerror(errno));
 		return 2;
