@@ -60,6 +60,7 @@ struct walk {
 	size_t cap;
 	const char *filter;
 	const char *cwd;
+	size_t root_len;        /* strlen of the directory being walked */
 	char **err;
 };
 
@@ -132,9 +133,13 @@ oom:
 	return -1;
 }
 
-/* dir is the path as the user will see it; rel the part below the root. */
+/*
+ * dir is the path as the user will see it, below the root being walked
+ * (w->root_len); an entry's path relative to that root (what --filter
+ * matches) is its path past the root and a slash.
+ */
 static int
-walk_dir(struct walk *w, const char *dir, const char *rel)
+walk_dir(struct walk *w, const char *dir)
 {
 	DIR *d;
 	struct dirent *e;
@@ -145,14 +150,13 @@ walk_dir(struct walk *w, const char *dir, const char *rel)
 		return -1;
 	}
 	while (rc == 0 && (errno = 0, e = readdir(d)) != NULL) {
-		char *p, *r;
+		char *p;
 		struct stat st;
 
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
 		p = xfmt("%s/%s", dir, e->d_name);
-		r = *rel ? xfmt("%s/%s", rel, e->d_name) : strdup(e->d_name);
-		if (p == NULL || r == NULL) {
+		if (p == NULL) {
 			*w->err = xfmt("out of memory");
 			rc = -1;
 		} else if (lstat(p, &st) != 0) {
@@ -161,12 +165,11 @@ walk_dir(struct walk *w, const char *dir, const char *rel)
 				rc = -1;
 			}
 		} else if (S_ISDIR(st.st_mode)) {
-			rc = walk_dir(w, p, r);
+			rc = walk_dir(w, p);
 		} else if (S_ISREG(st.st_mode) && has_suffix(e->d_name, TEST_SUFFIX)) {
-			rc = add_file(w, p, r);
+			rc = add_file(w, p, p + w->root_len + 1);
 		}
 		free(p);
-		free(r);
 	}
 	if (rc == 0 && errno != 0) {
 		*w->err = xfmt("%s: %s", dir, strerror(errno));
@@ -256,7 +259,7 @@ discover_run(const char *const *paths, size_t npaths, const char *filter,
     struct discover_list *out, char **err)
 {
 	static const char *const dot[] = { "." };
-	struct walk w = { out, 0, filter, NULL, err };
+	struct walk w = { .l = out, .filter = filter, .err = err };
 	char cwd[4096];
 	size_t i, j;
 
@@ -276,7 +279,8 @@ discover_run(const char *const *paths, size_t npaths, const char *filter,
 			goto fail;
 		}
 		if (S_ISDIR(st.st_mode)) {
-			if (walk_dir(&w, paths[i], "") != 0)
+			w.root_len = strlen(paths[i]);
+			if (walk_dir(&w, paths[i]) != 0)
 				goto fail;
 		} else if (!has_suffix(paths[i], TEST_SUFFIX)) {
 			*err = xfmt("%s: not a test file (a file argument must end "
