@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "events/junit.h"
+#include "events/xfmt.h"
 #include "events/utf8.h"
 
 struct junit {
@@ -23,6 +24,13 @@ replaceable(const char *path)
 	struct stat st;
 
 	return lstat(path, &st) < 0 || S_ISREG(st.st_mode);
+}
+
+/* The temporary file beside path that junit_save renames over it. */
+static char *
+tmp_name(const char *path)
+{
+	return xfmt("%s.tmp.%d", path, (int)getpid());
 }
 
 int
@@ -54,8 +62,7 @@ junit_check_path(const char *path, char *err, size_t errlen)
 	}
 	/* The temporary file must be creatable: a read-only directory is
 	 * refused now, before the tests run, not after. */
-	if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0) {
-		tmp = NULL;
+	if ((tmp = tmp_name(path)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -346,7 +353,7 @@ junit_save(const struct evrun *r, const char *path, bool interrupted,
 
 	if (!replaceable(path))
 		return save_in_place(r, path, interrupted, err, errlen);
-	if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0) {
+	if ((tmp = tmp_name(path)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
