@@ -178,86 +178,6 @@ dupn(const char *p, size_t n)
 }
 
 int
-meta_from_msgpack(const msgpack_object *o, struct meta_value *out)
-{
-	size_t i;
-
-	memset(out, 0, sizeof(*out));
-	switch (o->type) {
-	case MSGPACK_OBJECT_NIL:
-		out->type = META_NULL;
-		return 0;
-	case MSGPACK_OBJECT_BOOLEAN:
-		out->type = META_BOOL;
-		out->u.b = o->via.boolean;
-		return 0;
-	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		out->type = META_INT;
-		return mp_obj_i64(o, &out->u.i);
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
-		out->type = META_FLOAT;
-		out->u.f = o->via.f64;
-		return 0;
-	case MSGPACK_OBJECT_STR:
-		out->type = META_STR;
-		out->u.s.n = o->via.str.size;
-		out->u.s.p = dupn(o->via.str.ptr, o->via.str.size);
-		return out->u.s.p ? 0 : -1;
-	case MSGPACK_OBJECT_BIN:
-		out->type = META_BYTES;
-		out->u.s.n = o->via.bin.size;
-		out->u.s.p = dupn(o->via.bin.ptr, o->via.bin.size);
-		return out->u.s.p ? 0 : -1;
-	case MSGPACK_OBJECT_ARRAY:
-		out->type = META_ARRAY;
-		if (o->via.array.size == 0)
-			return 0;
-		out->u.arr.v = calloc(o->via.array.size, sizeof(*out->u.arr.v));
-		if (out->u.arr.v == NULL)
-			return -1;
-		for (i = 0; i < o->via.array.size; i++) {
-			out->u.arr.n = i + 1;
-			if (meta_from_msgpack(&o->via.array.ptr[i],
-			    &out->u.arr.v[i]) != 0) {
-				meta_clear(out);
-				return (errno = EBADMSG), -1;
-			}
-		}
-		return 0;
-	case MSGPACK_OBJECT_MAP:
-		out->type = META_MAP;
-		if (o->via.map.size == 0)
-			return 0;
-		out->u.map.e = calloc(o->via.map.size, sizeof(*out->u.map.e));
-		if (out->u.map.e == NULL)
-			return -1;
-		for (i = 0; i < o->via.map.size; i++) {
-			const msgpack_object_kv *kv = &o->via.map.ptr[i];
-			struct meta_entry *e = &out->u.map.e[i];
-
-			out->u.map.n = i + 1;
-			if (kv->key.type != MSGPACK_OBJECT_STR) {
-				meta_clear(out);
-				return (errno = EBADMSG), -1;
-			}
-			e->key_len = kv->key.via.str.size;
-			e->key = dupn(kv->key.via.str.ptr, e->key_len);
-			if (e->key == NULL ||
-			    meta_from_msgpack(&kv->val, &e->val) != 0) {
-				meta_clear(out);
-				return (errno = EBADMSG), -1;
-			}
-		}
-		return 0;
-	default:
-		errno = EBADMSG;
-		return -1;
-	}
-}
-
-int
 meta_pack(msgpack_packer *pk, const struct meta_value *v)
 {
 	size_t i;
@@ -514,7 +434,7 @@ ar_str(struct arena *a, const char *p, size_t n)
 	return s;
 }
 
-/* Bytes meta_fill() takes for o (whatever its validity). */
+/* Bytes meta_build() takes from the arena for o (whatever its validity). */
 static size_t
 meta_size(const msgpack_object *o)
 {
@@ -545,58 +465,108 @@ meta_size(const msgpack_object *o)
 	}
 }
 
-/* meta_from_msgpack() into the arena: same rules, nothing to free. */
+/* meta_build()'s memory: the event's arena, or malloc when a is NULL. */
+static void *
+m_alloc(struct arena *a, size_t n)
+{
+	return a ? ar_take(a, n) : calloc(1, n);
+}
+
+static char *
+m_str(struct arena *a, const char *p, size_t n)
+{
+	return a ? ar_str(a, p, n) : dupn(p, n);
+}
+
+/*
+ * One converter for both owners: into the arena (measured beforehand by
+ * meta_size(), nothing to free) or malloc'd piece by piece, cleared here
+ * on failure (a NULL).
+ */
 static int
-meta_fill(const msgpack_object *o, struct meta_value *out, struct arena *a)
+meta_build(const msgpack_object *o, struct meta_value *out, struct arena *a)
 {
 	uint32_t i;
 
+	memset(out, 0, sizeof(*out));
 	switch (o->type) {
+	case MSGPACK_OBJECT_NIL:
+		out->type = META_NULL;
+		return 0;
+	case MSGPACK_OBJECT_BOOLEAN:
+		out->type = META_BOOL;
+		out->u.b = o->via.boolean;
+		return 0;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		out->type = META_INT;
+		return mp_obj_i64(o, &out->u.i);
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		out->type = META_FLOAT;
+		out->u.f = o->via.f64;
+		return 0;
 	case MSGPACK_OBJECT_STR:
 		out->type = META_STR;
 		out->u.s.n = o->via.str.size;
-		out->u.s.p = ar_str(a, o->via.str.ptr, o->via.str.size);
-		return 0;
+		out->u.s.p = m_str(a, o->via.str.ptr, o->via.str.size);
+		return out->u.s.p ? 0 : -1;
 	case MSGPACK_OBJECT_BIN:
 		out->type = META_BYTES;
 		out->u.s.n = o->via.bin.size;
-		out->u.s.p = ar_str(a, o->via.bin.ptr, o->via.bin.size);
-		return 0;
+		out->u.s.p = m_str(a, o->via.bin.ptr, o->via.bin.size);
+		return out->u.s.p ? 0 : -1;
 	case MSGPACK_OBJECT_ARRAY:
 		out->type = META_ARRAY;
 		if (o->via.array.size == 0)
 			return 0;
-		out->u.arr.v = ar_take(a, o->via.array.size * sizeof(*out->u.arr.v));
-		out->u.arr.n = o->via.array.size;
+		out->u.arr.v = m_alloc(a, o->via.array.size *
+		    sizeof(*out->u.arr.v));
+		if (out->u.arr.v == NULL)
+			return -1;
 		for (i = 0; i < o->via.array.size; i++) {
-			memset(&out->u.arr.v[i], 0, sizeof(out->u.arr.v[i]));
-			if (meta_fill(&o->via.array.ptr[i], &out->u.arr.v[i], a) != 0)
-				return (errno = EBADMSG), -1;
+			out->u.arr.n = i + 1;
+			if (meta_build(&o->via.array.ptr[i], &out->u.arr.v[i],
+			    a) != 0)
+				goto bad;
 		}
 		return 0;
 	case MSGPACK_OBJECT_MAP:
 		out->type = META_MAP;
 		if (o->via.map.size == 0)
 			return 0;
-		out->u.map.e = ar_take(a, o->via.map.size * sizeof(*out->u.map.e));
-		out->u.map.n = o->via.map.size;
+		out->u.map.e = m_alloc(a, o->via.map.size * sizeof(*out->u.map.e));
+		if (out->u.map.e == NULL)
+			return -1;
 		for (i = 0; i < o->via.map.size; i++) {
 			const msgpack_object_kv *kv = &o->via.map.ptr[i];
 			struct meta_entry *e = &out->u.map.e[i];
 
-			memset(e, 0, sizeof(*e));
+			out->u.map.n = i + 1;
+			e->key = NULL;
 			if (kv->key.type != MSGPACK_OBJECT_STR)
-				return (errno = EBADMSG), -1;
+				goto bad;
 			e->key_len = kv->key.via.str.size;
-			e->key = ar_str(a, kv->key.via.str.ptr, e->key_len);
-			if (meta_fill(&kv->val, &e->val, a) != 0)
-				return (errno = EBADMSG), -1;
+			e->key = m_str(a, kv->key.via.str.ptr, e->key_len);
+			if (e->key == NULL || meta_build(&kv->val, &e->val, a) != 0)
+				goto bad;
 		}
 		return 0;
 	default:
-		/* scalars own no memory: the malloc'ing converter decides */
-		return meta_from_msgpack(o, out);
+		errno = EBADMSG;
+		return -1;
 	}
+bad:
+	if (a == NULL)
+		meta_clear(out);
+	errno = EBADMSG;
+	return -1;
+}
+
+int
+meta_from_msgpack(const msgpack_object *o, struct meta_value *out)
+{
+	return meta_build(o, out, NULL);
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -785,7 +755,7 @@ event_decode(const msgpack_object *frame, struct event *ev, char *err,
 			break;
 		case T_META:
 			if (v->type != MSGPACK_OBJECT_MAP ||
-			    meta_fill(v, &ev->meta, &a) != 0)
+			    meta_build(v, &ev->meta, &a) != 0)
 				goto bad;
 			break;
 		}
